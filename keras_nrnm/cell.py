@@ -1,0 +1,461 @@
+"""`NRNMCell`: one time step of an LSTM backbone with a non-local memory."""
+
+import keras
+from keras import ops
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from keras_nrnm import validation
+from keras_nrnm.memory import NonLocalMemory
+
+# States are cast to the compute dtype; bfloat16 counts exactly up to 256.
+MAX_COUNTER = 256
+
+STATE_NAMES = ("h", "c", "memory", "hidden_block", "input_block", "counters")
+
+
+@keras.saving.register_keras_serializable(package="keras_nrnm")
+class NRNMCell(keras.layers.Layer, DropoutRNNCell):
+    """Cell class for the `NRNM` layer: an LSTM step with a non-local memory.
+
+    At every step the LSTM backbone reads the current memory state through a
+    memory gate (Eq. 10-13). Every `window` steps the memory is rebuilt from
+    the last `block_size` steps by self-attention (Eq. 5-6) and merged with
+    the previous memory by gates (Eq. 8-9). See `docs/design.md`.
+
+    This class processes one step; `keras_nrnm.NRNM` processes a whole
+    sequence (and is faster). The cell works in `keras.layers.RNN`, in a list
+    of cells together with Keras's own cells, and inside
+    `keras.layers.Bidirectional(keras.layers.RNN(...))`.
+
+    Args:
+        units: Positive integer, dimensionality of the output space and of
+            each memory slot.
+        block_size: Positive integer `k`, number of steps a memory block
+            covers (steps `t-k+1 .. t`). Default: 8 (best in the paper).
+        stride: Positive integer `s` dividing `block_size`: every `s`-th
+            hidden state of the block becomes a memory slot, so the memory has
+            `block_size // stride` slots. Default: 4 (2 slots, as in the
+            authors' code).
+        window: Positive integer `win`, the memory is updated every `window`
+            steps (after steps `win-1, 2*win-1, ...`). Default: 4.
+        num_heads: Positive integer dividing `units`, attention heads.
+            Default: 4 (as in the paper).
+        memory_dropout: Float in [0, 1), dropout on the memory as the
+            backbone reads it (one mask per sequence). Default: 0.
+        zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
+            sequence; at inference the expectation is used). Default: 0.
+        activation: Activation of the cell candidate and output.
+            Default: `"tanh"`.
+        recurrent_activation: Activation of the gates, memory gate included.
+            Default: `"sigmoid"`.
+        use_bias: Boolean, whether the backbone uses bias vectors.
+        kernel_initializer: Initializer for the input kernels (LSTM, input
+            projection, memory gate) and the memory projection.
+        recurrent_initializer: Initializer for the recurrent kernels (LSTM
+            and memory gate).
+        bias_initializer: Initializer for the bias vectors.
+        unit_forget_bias: Boolean. If `True`, add 1 to the LSTM forget gate
+            bias and start the memory forget gate bias at 1.
+        kernel_regularizer: Regularizer for every input kernel.
+        recurrent_regularizer: Regularizer for the recurrent kernels.
+        bias_regularizer: Regularizer for the bias vectors.
+        kernel_constraint: Constraint for the LSTM input kernel.
+        recurrent_constraint: Constraint for the LSTM recurrent kernel.
+        bias_constraint: Constraint for the LSTM bias.
+        dropout: Float in [0, 1), dropout on the inputs (one mask per
+            sequence, as in `keras.layers.LSTMCell`).
+        recurrent_dropout: Float in [0, 1), dropout on `h_{t-1}` in the
+            recurrent product.
+        seed: Random seed for the dropout and zoneout masks.
+
+    Call arguments:
+        inputs: A 2D tensor `(batch, features)`.
+        states: List of the 6 state tensors, in the order of `state_size`:
+            `h` (units), `c` (units), the memory (`slots * units`), the
+            block's hidden states and projected inputs (`block_size * units`
+            each), and two step counters (phase in the window, steps seen).
+        training: Python boolean, whether dropout and zoneout are active.
+
+    Returns:
+        `(h, new_states)`.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> from keras_nrnm import NRNMCell
+    >>> x = np.random.random((4, 10, 8)).astype("float32")
+    >>> rnn = keras.layers.RNN(NRNMCell(16, block_size=4, stride=2, window=2))
+    >>> rnn(x).shape
+    (4, 16)
+    >>> stacked = keras.layers.RNN(
+    ...     [keras.layers.LSTMCell(16), NRNMCell(16, num_heads=2)])
+    >>> stacked(x).shape
+    (4, 16)
+    """
+
+    def __init__(
+        self,
+        units,
+        block_size=8,
+        stride=4,
+        window=4,
+        num_heads=4,
+        memory_dropout=0.0,
+        zoneout=0.0,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = validation.positive_int("units", units)
+        self.block_size = validation.positive_int(
+            "block_size", block_size, maximum=MAX_COUNTER
+        )
+        self.stride = validation.positive_int("stride", stride)
+        validation.divides("stride", self.stride, "block_size", self.block_size)
+        self.window = validation.positive_int(
+            "window", window, maximum=MAX_COUNTER
+        )
+        self.num_heads = validation.positive_int("num_heads", num_heads)
+        validation.divides("num_heads", self.num_heads, "units", self.units)
+        self.memory_dropout = validation.rate("memory_dropout", memory_dropout)
+        self.zoneout = validation.rate("zoneout", zoneout)
+        self.dropout = validation.rate("dropout", dropout)
+        self.recurrent_dropout = validation.rate(
+            "recurrent_dropout", recurrent_dropout
+        )
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(
+            recurrent_initializer
+        )
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(
+            recurrent_regularizer
+        )
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+
+        d, k = self.units, self.block_size
+        self.num_slots = k // self.stride
+        self.state_size = [d, d, self.num_slots * d, k * d, k * d, 2]
+        self.output_size = d
+
+    # Sizes and positions ---------------------------------------------------
+    @property
+    def slot_positions(self):
+        """Positions in the block (0 = oldest) of the sampled hidden states:
+        steps `t, t-s, ..., t-k+s`, oldest first (Sec. 3.2, striding)."""
+        return list(range(self.stride - 1, self.block_size, self.stride))
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        d, n = self.units, self.num_slots
+
+        def weight(name, shape, kind="kernel", constrained=False):
+            initializer = {
+                "kernel": self.kernel_initializer,
+                "recurrent": self.recurrent_initializer,
+                "bias": self.bias_initializer,
+            }[kind]
+            regularizer = {
+                "kernel": self.kernel_regularizer,
+                "recurrent": self.recurrent_regularizer,
+                "bias": self.bias_regularizer,
+            }[kind]
+            constraint = None
+            if constrained:
+                constraint = {
+                    "kernel": self.kernel_constraint,
+                    "recurrent": self.recurrent_constraint,
+                    "bias": self.bias_constraint,
+                }[kind]
+            return self.add_weight(
+                shape=shape,
+                name=name,
+                initializer=initializer,
+                regularizer=regularizer,
+                constraint=constraint,
+            )
+
+        # Eq. 11 and the other LSTM gates, Keras's layout (i, f, c, o).
+        self.kernel = weight("kernel", (input_dim, 4 * d), constrained=True)
+        self.recurrent_kernel = weight(
+            "recurrent_kernel", (d, 4 * d), "recurrent", constrained=True
+        )
+        # Eq. 5: inputs are projected to the memory width to join the
+        # attention as units of their own.
+        self.input_projection_kernel = weight(
+            "input_projection_kernel", (input_dim, d)
+        )
+        # Eq. 12: memory gate g_m = sigmoid(W_m x_t + U_m v_m + b_m).
+        self.memory_gate_kernel = weight("memory_gate_kernel", (input_dim, n * d))
+        self.memory_gate_recurrent_kernel = weight(
+            "memory_gate_recurrent_kernel", (n * d, n * d), "recurrent"
+        )
+        # Eq. 10: g_m * v_m has n*d entries and c_t has d; a learned map
+        # brings it to d (as in the authors' code).
+        self.memory_projection = weight("memory_projection", (n * d, d))
+        if self.use_bias:
+            if self.unit_forget_bias:
+
+                def bias_initializer(_, *args, **kwargs):
+                    return ops.concatenate(
+                        [
+                            self.bias_initializer((d,), *args, **kwargs),
+                            keras.initializers.get("ones")((d,), *args, **kwargs),
+                            self.bias_initializer((2 * d,), *args, **kwargs),
+                        ]
+                    )
+
+            else:
+                bias_initializer = self.bias_initializer
+            self.bias = self.add_weight(
+                shape=(4 * d,),
+                name="bias",
+                initializer=bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+            self.input_projection_bias = weight(
+                "input_projection_bias", (d,), "bias"
+            )
+            self.memory_gate_bias = weight("memory_gate_bias", (n * d,), "bias")
+        else:
+            self.bias = None
+            self.input_projection_bias = None
+            self.memory_gate_bias = None
+
+        self.memory = NonLocalMemory(
+            d,
+            num_slots=n,
+            block_size=self.block_size,
+            num_heads=self.num_heads,
+            unit_forget_bias=self.unit_forget_bias,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            kernel_regularizer=self.kernel_regularizer,
+            bias_regularizer=self.bias_regularizer,
+            dtype=self.dtype_policy,
+            name="memory",
+        )
+        self.memory.build((None, n, d))
+        self.built = True
+
+    # Random masks, made once per sequence before the loop -------------------
+    def get_recurrent_dropout_mask(self, step_state):
+        # `keras.layers.RNN` calls this with `h` before its loop: build the
+        # zoneout and memory-dropout masks here too, so the loop is stateless
+        # (required on JAX).
+        self.get_state_masks(step_state)
+        return super().get_recurrent_dropout_mask(step_state)
+
+    def reset_recurrent_dropout_mask(self):
+        super().reset_recurrent_dropout_mask()
+        self._state_masks = None
+
+    def get_state_masks(self, h):
+        """Zoneout keep-masks for `h` and `c` and the memory-dropout mask."""
+        if getattr(self, "_state_masks", None) is None:
+            masks = {}
+            if self.zoneout > 0:
+                for name in ("h", "c"):
+                    noise = keras.random.uniform(
+                        ops.shape(h), dtype=h.dtype, seed=self.seed_generator
+                    )
+                    masks[name] = ops.cast(noise >= self.zoneout, h.dtype)
+            if self.memory_dropout > 0:
+                ones = ops.ones(
+                    (ops.shape(h)[0], self.num_slots * self.units), h.dtype
+                )
+                masks["memory"] = keras.random.dropout(
+                    ones, self.memory_dropout, seed=self.seed_generator
+                )
+            self._state_masks = masks
+        return self._state_masks
+
+    # Eq. 10-13 -------------------------------------------------------------
+    def backbone_step(self, inputs, h_tm1, c_tm1, memory_read):
+        """LSTM step that reads the memory `v_m = flatten(M_{t-win})`.
+
+        `inputs` and `h_tm1` are already dropped out. Returns `(h_t, c_t)`.
+        """
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(
+            h_tm1, self.recurrent_kernel
+        )
+        if self.use_bias:
+            z = z + self.bias
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        memory_gate = self.memory_gate(inputs, memory_read)
+        c = (
+            self.recurrent_activation(z_f) * c_tm1
+            + self.recurrent_activation(z_i) * self.activation(z_c)
+            + self.memory_contribution(memory_gate, memory_read)
+        )
+        h = self.recurrent_activation(z_o) * self.activation(c)
+        return h, c
+
+    def memory_gate(self, inputs, memory_read):
+        """Eq. 12: `g_m = sigmoid(W_m x_t + U_m v_m + b_m)`."""
+        pre = ops.matmul(inputs, self.memory_gate_kernel) + ops.matmul(
+            memory_read, self.memory_gate_recurrent_kernel
+        )
+        if self.use_bias:
+            pre = pre + self.memory_gate_bias
+        return self.recurrent_activation(pre)
+
+    def memory_contribution(self, memory_gate, memory_read):
+        """Eq. 10's `g_m * v_m`, projected from `slots * units` to `units`."""
+        return ops.matmul(memory_gate * memory_read, self.memory_projection)
+
+    def project_inputs(self, inputs):
+        """The inputs as attention units of width `units` (Eq. 5)."""
+        units = ops.matmul(inputs, self.input_projection_kernel)
+        if self.use_bias:
+            units = units + self.input_projection_bias
+        return units
+
+    def zoneout_step(self, new, old, name, training):
+        if not self.zoneout:
+            return new
+        if training:
+            keep = self.get_state_masks(old)[name]
+            return keep * new + (1.0 - keep) * old
+        return (1.0 - self.zoneout) * new + self.zoneout * old
+
+    # Memory update (Eq. 5-9) -----------------------------------------------
+    def unit_mask(self, steps_seen):
+        """`True` for block positions that hold real steps, per sample."""
+        k = self.block_size
+        positions = ops.arange(k, dtype="float32")[None, :]
+        first_real = float(k) - ops.cast(steps_seen, "float32")[:, None]
+        real = positions >= first_real
+        slots = ops.take(real, self.slot_positions, axis=1)
+        return ops.concatenate([slots, real], axis=1)
+
+    def update_memory(self, memory, hidden_block, input_block, steps_seen):
+        """A new memory state from a full block buffer (flattened shapes)."""
+        d, n, k = self.units, self.num_slots, self.block_size
+        hidden = ops.reshape(hidden_block, (-1, k, d))
+        hidden_units = ops.take(hidden, self.slot_positions, axis=1)
+        input_units = ops.reshape(input_block, (-1, k, d))
+        new_memory = self.memory(
+            hidden_units,
+            input_units,
+            ops.reshape(memory, (-1, n, d)),
+            unit_mask=self.unit_mask(steps_seen),
+        )
+        return ops.reshape(new_memory, (-1, n * d))
+
+    def call(self, inputs, states, training=False):
+        h_tm1, c_tm1, memory, hidden_block, input_block, counters = states
+        d = self.units
+
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        h_in = h_tm1
+        if training and self.recurrent_dropout > 0:
+            h_in = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
+        memory_read = memory
+        if training and self.memory_dropout > 0:
+            memory_read = memory * self.get_state_masks(h_tm1)["memory"]
+
+        h, c = self.backbone_step(inputs, h_in, c_tm1, memory_read)
+        h = self.zoneout_step(h, h_tm1, "h", training)
+        c = self.zoneout_step(c, c_tm1, "c", training)
+
+        # Slide the block by one step.
+        hidden_block = ops.concatenate([hidden_block[:, d:], h], axis=1)
+        input_block = ops.concatenate(
+            [input_block[:, d:], self.project_inputs(inputs)], axis=1
+        )
+        phase = ops.mod(counters[:, 0] + 1.0, float(self.window))
+        steps_seen = ops.minimum(counters[:, 1] + 1.0, float(self.block_size))
+        counters = ops.stack([phase, steps_seen], axis=1)
+
+        # The memory is rebuilt after the last step of each window. Under
+        # masking each sample has its own phase, so the choice is per sample.
+        is_update = phase == 0.0
+        new_memory = ops.cond(
+            ops.any(is_update),
+            lambda: self.update_memory(
+                memory, hidden_block, input_block, steps_seen
+            ),
+            lambda: memory,
+        )
+        memory = ops.where(is_update[:, None], new_memory, memory)
+        return h, [h, c, memory, hidden_block, input_block, counters]
+
+    def get_initial_state(self, batch_size=None):
+        return [
+            ops.zeros((batch_size, size), dtype=self.compute_dtype)
+            for size in self.state_size
+        ]
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "block_size": self.block_size,
+            "stride": self.stride,
+            "window": self.window,
+            "num_heads": self.num_heads,
+            "memory_dropout": self.memory_dropout,
+            "zoneout": self.zoneout,
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(
+                self.recurrent_activation
+            ),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "recurrent_initializer": keras.initializers.serialize(
+                self.recurrent_initializer
+            ),
+            "bias_initializer": keras.initializers.serialize(
+                self.bias_initializer
+            ),
+            "unit_forget_bias": self.unit_forget_bias,
+            "kernel_regularizer": keras.regularizers.serialize(
+                self.kernel_regularizer
+            ),
+            "recurrent_regularizer": keras.regularizers.serialize(
+                self.recurrent_regularizer
+            ),
+            "bias_regularizer": keras.regularizers.serialize(
+                self.bias_regularizer
+            ),
+            "kernel_constraint": keras.constraints.serialize(
+                self.kernel_constraint
+            ),
+            "recurrent_constraint": keras.constraints.serialize(
+                self.recurrent_constraint
+            ),
+            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}

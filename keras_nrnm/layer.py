@@ -1,0 +1,222 @@
+"""`NRNM`: the whole-sequence layer, a drop-in for `keras.layers.LSTM`."""
+
+import keras
+from keras import ops
+
+from keras_nrnm.cell import NRNMCell
+
+# Arguments of NRNMCell that NRNM passes through, in NRNMCell's order.
+CELL_ARGS = (
+    "block_size",
+    "stride",
+    "window",
+    "num_heads",
+    "memory_dropout",
+    "zoneout",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "unit_forget_bias",
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+    "dropout",
+    "recurrent_dropout",
+    "seed",
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_nrnm")
+class NRNM(keras.layers.RNN):
+    """Non-local Recurrent Neural Memory layer (Pei et al., IJCV 2022).
+
+    An LSTM whose cell state also reads a memory that is rebuilt every
+    `window` steps by multi-head self-attention over the last `block_size`
+    steps (their hidden states and inputs), and carried from block to block
+    by gates. Used exactly like `keras.layers.LSTM`.
+
+    `NRNM` subclasses `keras.layers.RNN`, not `LSTM`, so that
+    `keras.layers.Bidirectional` never sends it to the cuDNN LSTM kernel
+    (which would drop the memory).
+
+    Args:
+        units: Positive integer, dimensionality of the output space.
+        block_size: Steps per memory block `k`. Default: 8.
+        stride: Every `stride`-th hidden state of a block becomes a memory
+            slot; must divide `block_size`. Default: 4.
+        window: The memory is updated every `window` steps. Default: 4.
+        num_heads: Attention heads, must divide `units`. Default: 4.
+        memory_dropout: Dropout on the memory read by the backbone.
+        zoneout: Zoneout rate on `h` and `c`.
+        activation, recurrent_activation, use_bias, kernel_initializer,
+            recurrent_initializer, bias_initializer, unit_forget_bias,
+            kernel_regularizer, recurrent_regularizer, bias_regularizer,
+            activity_regularizer, kernel_constraint, recurrent_constraint,
+            bias_constraint, dropout, recurrent_dropout, seed: as in
+            `keras.layers.LSTM` (see `NRNMCell` for how they apply to the
+            memory's weights).
+        return_sequences: Boolean. Whether to return the last output or the
+            full sequence. Default: `False`.
+        return_state: Boolean. Whether to return `[output, h, c]` like
+            `keras.layers.LSTM`. The memory and block buffers are internal
+            state: they are kept across calls by `stateful=True`, and start
+            from zeros when `initial_state=[h, c]` is given.
+        go_backwards: Boolean. Process the sequence backwards.
+        stateful: Boolean. Keep the whole state (memory included) from one
+            batch to the next.
+        unroll: Boolean. Unroll the loop (short sequences only).
+        zero_output_for_mask: Boolean. Output zeros at masked steps instead
+            of repeating the last output.
+
+    Call arguments:
+        inputs: A 3D tensor `(batch, timesteps, features)`.
+        mask: Boolean `(batch, timesteps)`, `False` for steps to skip. A
+            skipped step changes no state, counters included, so left- and
+            right-padded sequences give the same result as unpadded ones.
+        training: Python boolean, whether dropout and zoneout are active.
+        initial_state: `[h, c]` (the memory starts empty) or the full list of
+            6 states of `NRNMCell`.
+
+    Returns:
+        `(batch, units)`, or `(batch, timesteps, units)` with
+        `return_sequences=True`; with `return_state=True`, the list
+        `[output, h, c]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_nrnm import NRNM
+    >>> x = np.random.random((4, 12, 8)).astype("float32")
+    >>> NRNM(16, block_size=4, stride=2, window=2)(x).shape
+    (4, 16)
+    >>> seq, h, c = NRNM(16, return_sequences=True, return_state=True)(x)
+    >>> seq.shape, h.shape, c.shape
+    ((4, 12, 16), (4, 16), (4, 16))
+    """
+
+    def __init__(
+        self,
+        units,
+        block_size=8,
+        stride=4,
+        window=4,
+        num_heads=4,
+        memory_dropout=0.0,
+        zoneout=0.0,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        cell_kwargs = {name: value for name, value in locals().items()
+                       if name in CELL_ARGS}
+        cell = NRNMCell(
+            units,
+            **cell_kwargs,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="nrnm_cell",
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def _complete_initial_state(self, initial_state, batch_size):
+        """Accepts `[h, c]` (like LSTM) and adds empty memory and buffers."""
+        if initial_state is None:
+            return None
+        initial_state = list(initial_state)
+        full = len(self.cell.state_size)
+        if len(initial_state) == full:
+            return initial_state
+        if len(initial_state) != 2:
+            raise ValueError(
+                "Argument `initial_state` must be `[h, c]` or the full list "
+                f"of {full} NRNMCell states. Received a list of "
+                f"{len(initial_state)} tensors."
+            )
+        zeros = self.cell.get_initial_state(batch_size)
+        return initial_state + zeros[2:]
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        initial_state = self._complete_initial_state(
+            initial_state, ops.shape(sequences)[0]
+        )
+        result = super().call(
+            sequences, initial_state=initial_state, mask=mask, training=training
+        )
+        if self.return_state:
+            return [result[0], result[1], result[2]]
+        return result
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        shapes = super().compute_output_shape(sequences_shape)
+        if self.return_state:
+            return list(shapes[:3])
+        return shapes
+
+    def compute_mask(self, _, mask):
+        output_mask = super().compute_mask(_, mask)
+        if self.return_state:
+            return output_mask[:3]
+        return output_mask
+
+    def get_config(self):
+        config = {name: value for name, value in self.cell.get_config().items()
+                  if name in CELL_ARGS}
+        config["units"] = self.cell.units
+        base_config = super().get_config()
+        del base_config["cell"]
+        return {**base_config, **config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _cell_property(name):
+    return property(
+        lambda self: getattr(self.cell, name),
+        doc=f"`{name}` of the layer's `NRNMCell`.",
+    )
+
+
+# `layer.units`, `layer.block_size`, ... read through to the cell, as
+# `keras.layers.LSTM` exposes its cell's arguments.
+for _name in ("units", "num_slots") + CELL_ARGS:
+    setattr(NRNM, _name, _cell_property(_name))
