@@ -166,14 +166,15 @@ class NonLocalMemory(keras.layers.Layer):
                 unit_mask[:, None, :],
                 (ops.shape(source)[0], self.num_slots, self.num_units),
             )
-        attended = self.attention(
+        # The explicit-scores path of MultiHeadAttention: its fused path asks
+        # XLA's CPU backend for an f16 x f16 -> f32 product it lacks (JAX,
+        # mixed_float16), and the scores are the paper's W_att (Figs. 8, 10).
+        attended, scores = self.attention(
             hidden_units,
             source,
             attention_mask=attention_mask,
-            return_attention_scores=return_attention_scores,
+            return_attention_scores=True,
         )
-        if return_attention_scores:
-            attended, scores = attended
         slots = self.attention_norm(hidden_units + attended)  # M^i
         embedding = self.output_norm(slots + self.fc(slots))  # M~_t
         if return_attention_scores:
