@@ -393,7 +393,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         )
         phase = ops.mod(counters[:, 0] + 1.0, float(self.window))
         steps_seen = ops.minimum(counters[:, 1] + 1.0, float(self.block_size))
-        counters = ops.stack([phase, steps_seen], axis=1)
+        # Keep the loop-carried dtype (float16/bfloat16 under mixed precision).
+        counters = ops.cast(ops.stack([phase, steps_seen], axis=1), counters.dtype)
 
         # The memory is rebuilt after the last step of each window. Under
         # masking each sample has its own phase, so the choice is per sample.

@@ -173,7 +173,23 @@ class NRNM(keras.layers.RNN):
         zeros = self.cell.get_initial_state(batch_size)
         return initial_state + zeros[2:]
 
+    def build(self, sequences_shape, initial_state_shape=None):
+        super().build(sequences_shape, initial_state_shape)
+        # From now on a call with another feature size fails at the door,
+        # with Keras's message naming the layer, the expected and the
+        # received shapes, instead of a shape error deep in a matmul.
+        self.input_spec = keras.layers.InputSpec(
+            ndim=3, axes={-1: sequences_shape[-1]}
+        )
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        dtype = keras.backend.standardize_dtype(sequences.dtype)
+        if not keras.backend.is_float_dtype(dtype):
+            raise TypeError(
+                f"Layer '{self.name}' expects floating-point inputs "
+                "(cast integer token ids with an Embedding layer first). "
+                f"Received inputs of dtype {dtype}."
+            )
         initial_state = self._complete_initial_state(
             initial_state, ops.shape(sequences)[0]
         )

@@ -1,0 +1,138 @@
+"""Bad arguments and inputs, edge shapes, mixed precision, non-finite inputs."""
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from keras import ops
+
+from conftest import random_inputs
+from keras_nrnm import NRNM, NRNMCell, NonLocalMemory
+
+pytestmark = pytest.mark.core
+
+# Every constructor check: (arguments, error type, text the message must hold).
+BAD_ARGUMENTS = [
+    (dict(units=0), ValueError, "`units` must be a positive integer. Received: units=0"),
+    (dict(units=-3), ValueError, "units=-3"),
+    (dict(units=2.5), TypeError, "`units` must be a positive integer"),
+    (dict(units="8"), TypeError, "units='8'"),
+    (dict(units=8, block_size=0), ValueError, "block_size=0"),
+    (dict(units=8, block_size=300), ValueError, "`block_size` must be at most 256"),
+    (dict(units=8, block_size=8, stride=3), ValueError,
+     "`stride` must divide `block_size`. Received: stride=3, block_size=8"),
+    (dict(units=8, stride=0), ValueError, "stride=0"),
+    (dict(units=8, window=0), ValueError, "window=0"),
+    (dict(units=8, window=-1), ValueError, "window=-1"),
+    (dict(units=8, window=1000), ValueError, "`window` must be at most 256"),
+    (dict(units=10, num_heads=4), ValueError,
+     "`num_heads` must divide `units`. Received: num_heads=4, units=10"),
+    (dict(units=8, num_heads=0), ValueError, "num_heads=0"),
+    (dict(units=8, dropout=1.0), ValueError, "`dropout` must be a float in [0, 1). Received: dropout=1.0"),
+    (dict(units=8, dropout=-0.1), ValueError, "dropout=-0.1"),
+    (dict(units=8, recurrent_dropout=1.5), ValueError, "recurrent_dropout=1.5"),
+    (dict(units=8, memory_dropout=1.0), ValueError, "memory_dropout=1.0"),
+    (dict(units=8, zoneout=2), ValueError, "zoneout=2"),
+    (dict(units=8, zoneout="high"), TypeError, "zoneout='high'"),
+]
+
+
+@pytest.mark.parametrize("cls", [NRNM, NRNMCell])
+@pytest.mark.parametrize("kwargs,error,message", BAD_ARGUMENTS)
+def test_bad_arguments_name_the_argument(cls, kwargs, error, message):
+    with pytest.raises(error) as info:
+        cls(**kwargs)
+    assert message in str(info.value)
+
+
+def test_memory_layer_checks_its_arguments():
+    with pytest.raises(ValueError, match="num_slots=0"):
+        NonLocalMemory(8, num_slots=0, block_size=4)
+    with pytest.raises(ValueError, match="`num_heads` must divide `units`"):
+        NonLocalMemory(6, num_slots=1, block_size=4, num_heads=4)
+
+
+def test_wrong_input_rank_dtype_and_width():
+    layer = NRNM(8, num_heads=2, name="memory_lstm")
+    with pytest.raises(ValueError, match="expected ndim=3, found ndim=2"):
+        layer(np.ones((2, 5), "float32"))
+    with pytest.raises(TypeError, match="'memory_lstm' expects floating-point inputs.*int32"):
+        layer(np.ones((2, 5, 3), "int32"))
+    layer(np.ones((2, 5, 3), "float32"))
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 3"):
+        layer(np.ones((2, 5, 4), "float32"))
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3, 9])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_edge_shapes(steps, batch):
+    # T = 1, T below the block and the window, T not a multiple of the window.
+    layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
+                 return_sequences=True, return_state=True)
+    seq, h, c = layer(random_inputs((batch, steps, 3)))
+    assert tuple(seq.shape) == (batch, steps, 8)
+    np.testing.assert_allclose(ops.convert_to_numpy(seq)[:, -1],
+                               ops.convert_to_numpy(h), atol=1e-6)
+    assert np.all(np.isfinite(ops.convert_to_numpy(c)))
+
+
+def test_long_sequence_inference_is_finite():
+    steps = 10_000
+    x = random_inputs((1, steps, 2), seed=3) * 3.0
+    inputs = keras.Input((steps, 2))
+    model = keras.Model(inputs, NRNM(4, block_size=4, stride=2, window=2,
+                                     num_heads=2)(inputs))
+    out = model.predict(x, verbose=0)
+    assert np.all(np.isfinite(out)) and np.abs(out).max() <= 1.0
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_training(policy):
+    keras.config.set_dtype_policy(policy)
+    compute = policy.split("_")[1]
+    inputs = keras.Input((12, 3))
+    layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2, zoneout=0.1,
+                 memory_dropout=0.1, return_sequences=True, return_state=True)
+    seq, h, c = layer(inputs)
+    assert seq.dtype == compute and h.dtype == compute and c.dtype == compute
+    output = keras.layers.Dense(2, dtype="float32")(keras.layers.Flatten()(seq))
+    model = keras.Model(inputs, output)
+    assert all(w.dtype == "float32" for w in model.weights)
+    model.compile("adam", "mse")
+    x = random_inputs((8, 12, 3), seed=4)
+    history = model.fit(x, np.ones((8, 2), "float32"), epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert np.all(np.isfinite(model.predict(x, verbose=0)))
+
+
+def test_non_finite_input_propagates_forward_only():
+    # Documented behaviour: a NaN at step t makes the outputs from t on NaN
+    # (there is no silent masking); earlier outputs are untouched.
+    layer = NRNM(8, block_size=4, stride=2, window=2, num_heads=2,
+                 return_sequences=True)
+    x = random_inputs((1, 10, 3), seed=5)
+    x[0, 6, 1] = np.nan
+    out = ops.convert_to_numpy(layer(x))
+    assert np.all(np.isfinite(out[0, :6]))
+    assert np.all(np.isnan(out[0, 6:]))
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(
+    slots=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    window=st.integers(1, 6),
+    heads=st.sampled_from([1, 2, 4]),
+    steps=st.integers(1, 14),
+    batch=st.integers(1, 3),
+)
+def test_property_finite_outputs_and_exact_config(slots, stride, window, heads,
+                                                   steps, batch):
+    layer = NRNM(4, block_size=slots * stride, stride=stride, window=window,
+                 num_heads=heads, return_sequences=True)
+    out = ops.convert_to_numpy(layer(random_inputs((batch, steps, 3)) * 5.0))
+    assert out.shape == (batch, steps, 4)
+    assert np.all(np.isfinite(out)) and np.abs(out).max() <= 1.0 + 1e-6
+    assert NRNM.from_config(layer.get_config()).get_config() == layer.get_config()
