@@ -36,10 +36,19 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             hidden state of the block becomes a memory slot, so the memory has
             `block_size // stride` slots. Default: 4 (2 slots, as in the
             authors' code).
+        strides: Optional tuple of strides for the multi-scale dilated
+            memory (Eq. 7, Fig. 4), e.g. `(1, 3, 5)`: one memory embedding per
+            stride, each over `block_size // max(strides)` sampled steps, fused
+            by self-attention and a dense layer. Replaces `stride`; the
+            largest stride must divide `block_size`, which is the largest
+            stride's block. Default: `None` (single scale).
         window: Positive integer `win`, the memory is updated every `window`
             steps (after steps `win-1, 2*win-1, ...`). Default: 4.
         num_heads: Positive integer dividing `units`, attention heads.
             Default: 4 (as in the paper).
+        attention: Boolean. `False` replaces the self-attention by
+            concatenation and a linear map (the paper's "NRNM w/o SA"
+            ablation, Fig. 7). Default: `True`.
         memory_dropout: Float in [0, 1), dropout on the memory as the
             backbone reads it (one mask per sequence). Default: 0.
         zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
@@ -98,8 +107,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         units,
         block_size=8,
         stride=4,
+        strides=None,
         window=4,
         num_heads=4,
+        attention=True,
         memory_dropout=0.0,
         zoneout=0.0,
         activation="tanh",
@@ -126,7 +137,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "block_size", block_size, maximum=MAX_COUNTER
         )
         self.stride = validation.positive_int("stride", stride)
-        validation.divides("stride", self.stride, "block_size", self.block_size)
+        if strides is None:
+            validation.divides("stride", self.stride, "block_size",
+                               self.block_size)
+            self.strides = None
+        else:
+            self.strides = validation.strides(strides, self.block_size)
+        self.attention = bool(attention)
         self.window = validation.positive_int(
             "window", window, maximum=MAX_COUNTER
         )
@@ -159,16 +176,14 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 
         d, k = self.units, self.block_size
-        self.num_slots = k // self.stride
+        self.num_slots = k // max(self.memory_strides)
         self.state_size = [d, d, self.num_slots * d, k * d, k * d, 2]
         self.output_size = d
 
-    # Sizes and positions ---------------------------------------------------
     @property
-    def slot_positions(self):
-        """Positions in the block (0 = oldest) of the sampled hidden states:
-        steps `t, t-s, ..., t-k+s`, oldest first (Sec. 3.2, striding)."""
-        return list(range(self.stride - 1, self.block_size, self.stride))
+    def memory_strides(self):
+        """The strides of the memory: `strides`, or `(stride,)`."""
+        return self.strides or (self.stride,)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]
@@ -250,9 +265,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
         self.memory = NonLocalMemory(
             d,
-            num_slots=n,
             block_size=self.block_size,
+            strides=self.memory_strides,
             num_heads=self.num_heads,
+            attention=self.attention,
             unit_forget_bias=self.unit_forget_bias,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
@@ -261,7 +277,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             dtype=self.dtype_policy,
             name="memory",
         )
-        self.memory.build((None, n, d))
+        self.memory.build((None, self.block_size, d))
         self.built = True
 
     # Random masks, made once per sequence before the loop -------------------
@@ -346,26 +362,21 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return (1.0 - self.zoneout) * new + self.zoneout * old
 
     # Memory update (Eq. 5-9) -----------------------------------------------
-    def unit_mask(self, steps_seen):
-        """`True` for block positions that hold real steps, per sample."""
-        k = self.block_size
-        positions = ops.arange(k, dtype="float32")[None, :]
-        first_real = float(k) - ops.cast(steps_seen, "float32")[:, None]
-        real = positions >= first_real
-        slots = ops.take(real, self.slot_positions, axis=1)
-        return ops.concatenate([slots, real], axis=1)
+    def real_positions(self, steps_seen):
+        """`True` for block positions that hold real steps (not padding
+        before the start of the sequence), per sample."""
+        positions = ops.arange(self.block_size, dtype="float32")[None, :]
+        first_real = float(self.block_size) - ops.cast(steps_seen, "float32")
+        return positions >= first_real[:, None]
 
     def update_memory(self, memory, hidden_block, input_block, steps_seen):
-        """A new memory state from a full block buffer (flattened shapes)."""
+        """A new memory state from the block buffers (flattened shapes)."""
         d, n, k = self.units, self.num_slots, self.block_size
-        hidden = ops.reshape(hidden_block, (-1, k, d))
-        hidden_units = ops.take(hidden, self.slot_positions, axis=1)
-        input_units = ops.reshape(input_block, (-1, k, d))
         new_memory = self.memory(
-            hidden_units,
-            input_units,
+            ops.reshape(hidden_block, (-1, k, d)),
+            ops.reshape(input_block, (-1, k, d)),
             ops.reshape(memory, (-1, n, d)),
-            unit_mask=self.unit_mask(steps_seen),
+            self.real_positions(steps_seen),
         )
         return ops.reshape(new_memory, (-1, n * d))
 
@@ -420,8 +431,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "units": self.units,
             "block_size": self.block_size,
             "stride": self.stride,
+            "strides": None if self.strides is None else list(self.strides),
             "window": self.window,
             "num_heads": self.num_heads,
+            "attention": self.attention,
             "memory_dropout": self.memory_dropout,
             "zoneout": self.zoneout,
             "activation": keras.activations.serialize(self.activation),

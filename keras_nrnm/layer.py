@@ -9,8 +9,10 @@ from keras_nrnm.cell import NRNMCell
 CELL_ARGS = (
     "block_size",
     "stride",
+    "strides",
     "window",
     "num_heads",
+    "attention",
     "memory_dropout",
     "zoneout",
     "activation",
@@ -50,8 +52,11 @@ class NRNM(keras.layers.RNN):
         block_size: Steps per memory block `k`. Default: 8.
         stride: Every `stride`-th hidden state of a block becomes a memory
             slot; must divide `block_size`. Default: 4.
+        strides: Tuple of strides for the multi-scale dilated memory
+            (Eq. 7), e.g. `(1, 3, 5)`; replaces `stride`. Default: `None`.
         window: The memory is updated every `window` steps. Default: 4.
         num_heads: Attention heads, must divide `units`. Default: 4.
+        attention: `False` for the "NRNM w/o SA" ablation (Fig. 7).
         memory_dropout: Dropout on the memory read by the backbone.
         zoneout: Zoneout rate on `h` and `c`.
         activation, recurrent_activation, use_bias, kernel_initializer,
@@ -105,8 +110,10 @@ class NRNM(keras.layers.RNN):
         units,
         block_size=8,
         stride=4,
+        strides=None,
         window=4,
         num_heads=4,
+        attention=True,
         memory_dropout=0.0,
         zoneout=0.0,
         activation="tanh",

@@ -1,11 +1,11 @@
-"""The non-local memory of NRNM: one memory update per call (Eq. 5, 6, 8, 9).
+"""The non-local memory of NRNM: one memory update per call (Eq. 5-9).
 
-`NonLocalMemory` knows nothing about time. It is given the source units of one
-memory block (the sampled hidden states and the projected inputs of the block),
-the previous memory state `M_{t-win}`, and which units are real (not padding),
-and returns the new memory state `M_t`. The recurrent cell (`cell.py`) decides
-*when* to call it and keeps the block buffers; a whole-sequence fast path can
-call it once per window for every window at once.
+`NonLocalMemory` knows nothing about time. It is given one memory block (the
+last `block_size` hidden states and projected inputs, and which of them are
+real steps rather than padding before the sequence start) and the previous
+memory state `M_{t-win}`, and returns the new memory state `M_t`. The cell
+(`cell.py`) decides *when* to call it and keeps the block buffers; the fast
+path (`fast_path.py`) calls it once per window.
 """
 
 import keras
@@ -14,217 +14,313 @@ from keras import ops
 from keras_nrnm import validation
 
 
+def _dense_kwargs(layer):
+    return dict(
+        kernel_initializer=layer.kernel_initializer,
+        bias_initializer=layer.bias_initializer,
+        kernel_regularizer=layer.kernel_regularizer,
+        bias_regularizer=layer.bias_regularizer,
+        dtype=layer.dtype_policy,
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_nrnm")
-class NonLocalMemory(keras.layers.Layer):
-    """Non-local memory update of NRNM (Pei et al., IJCV 2022, Sec. 3.2).
+class NonLocalBlock(keras.layers.Layer):
+    """Eq. 5-6 for one stride: the memory embedding `M~` of one block.
 
-    Computes, for one memory block,
-
-    - Eq. 5: multi-head self-attention over the source units
-      `C = [h_tau for tau in S_t] + [x^_tau for tau in block]`, where the
-      queries are the sampled hidden states (one per memory slot) and the keys
-      and values are all the block's units;
-    - Eq. 6 (read per slot): `M^i = LayerNorm(C^i + M_att^i)`,
-      `M~ = LayerNorm(M + FC(M))`;
-    - Eq. 9: the memory input and forget gates `G_i, G_f` from the block's
-      inputs and the previous memory;
-    - Eq. 8: `M_t = G_i * tanh(M~) + G_f * M_{t-win}`.
+    The queries are the `num_slots` sampled hidden states; keys and values are
+    those and the block's inputs (the source units `C`). With
+    `attention=False` ("NRNM w/o SA", Fig. 7) the attention is replaced by a
+    linear map of all the units concatenated.
 
     Args:
-        units: Positive integer, width `d` of every source unit and memory slot.
-        num_slots: Positive integer, number of memory slots `k/s` (one per
-            sampled hidden state).
-        block_size: Positive integer, number of input units `k` in a block.
-        num_heads: Positive integer dividing `units`, attention heads.
-        unit_forget_bias: Boolean. If `True`, the memory forget gate's bias
-            starts at 1 (as in the authors' code), like LSTM's forget gate.
-        kernel_initializer: Initializer for the dense kernels.
-        bias_initializer: Initializer for the biases.
-        kernel_regularizer: Regularizer for the dense kernels.
-        bias_regularizer: Regularizer for the biases.
+        units: width `d` of every unit.
+        num_slots: number of queries (memory slots).
+        num_units: number of source units (`num_slots` + the block's inputs).
+        num_heads: attention heads (dividing `units`).
+        attention: `True` for self-attention, `False` for the ablation.
+        kernel_initializer, bias_initializer, kernel_regularizer,
+            bias_regularizer: for the dense maps.
 
     Call arguments:
-        hidden_units: `(batch, num_slots, units)`, sampled hidden states of
-            the block, oldest first.
-        input_units: `(batch, block_size, units)`, projected inputs of the
-            block, oldest first.
-        memory: `(batch, num_slots, units)`, the previous memory `M_{t-win}`.
-        unit_mask: Optional boolean `(batch, num_slots + block_size)`, `True`
-            for real units and `False` for padding (steps before the start of
-            the sequence). Padding is ignored as attention key and gate input.
+        hidden_units: `(batch, num_slots, units)`.
+        source: `(batch, num_units, units)`, hidden units first.
+        unit_mask: boolean `(batch, num_units)`, `False` for padding.
 
     Returns:
-        `(batch, num_slots, units)`, the new memory state `M_t`.
+        `(embedding, scores)`: `(batch, num_slots, units)` and the attention
+        weights `W_att` `(batch, heads, num_slots, num_units)` (`None` without
+        attention).
     """
 
-    def __init__(
-        self,
-        units,
-        num_slots,
-        block_size,
-        num_heads=4,
-        unit_forget_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
-    ):
+    def __init__(self, units, num_slots, num_units, num_heads=4,
+                 attention=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.units = validation.positive_int("units", units)
         self.num_slots = validation.positive_int("num_slots", num_slots)
-        self.block_size = validation.positive_int("block_size", block_size)
+        self.num_units = validation.positive_int("num_units", num_units)
         self.num_heads = validation.positive_int("num_heads", num_heads)
         validation.divides("num_heads", self.num_heads, "units", self.units)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.use_attention = bool(attention)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
 
-    @property
-    def num_units(self):
-        """Number of source units per block: hidden states plus inputs."""
-        return self.num_slots + self.block_size
-
-    def build(self, hidden_units_shape=None, *args, **kwargs):
-        d = self.units
-        dense_kwargs = dict(
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            kernel_regularizer=self.kernel_regularizer,
-            bias_regularizer=self.bias_regularizer,
-        )
-        # Eq. 5: W^q, W^k, W^v (and the usual output projection).
-        self.attention = keras.layers.MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=d // self.num_heads,
-            name="attention",
-            dtype=self.dtype_policy,
-            **dense_kwargs,
-        )
-        self.attention.build((None, self.num_slots, d), (None, self.num_units, d))
-        # Eq. 6: two residual + LayerNorm stages around a non-linear FC layer.
+    def build(self, hidden_units_shape=None, source_shape=None,
+              unit_mask_shape=None):
+        d, n = self.units, self.num_slots
+        if self.use_attention:
+            # Eq. 5: W^q, W^k, W^v (and the usual output projection).
+            self.attention = keras.layers.MultiHeadAttention(
+                num_heads=self.num_heads, key_dim=d // self.num_heads,
+                name="attention", **_dense_kwargs(self))
+            self.attention.build((None, n, d), (None, self.num_units, d))
+        else:
+            # Fig. 7 "w/o SA": concatenation of the units + a linear map.
+            self.mixing = keras.layers.Dense(n * d, name="mixing",
+                                             **_dense_kwargs(self))
+            self.mixing.build((None, self.num_units * d))
+        # Eq. 6: residual + LayerNorm, a non-linear FC layer, residual + norm.
         self.attention_norm = keras.layers.LayerNormalization(
-            epsilon=1e-5, name="attention_norm", dtype=self.dtype_policy
-        )
-        self.attention_norm.build((None, self.num_slots, d))
-        self.fc = keras.layers.Dense(
-            d, activation="relu", name="fc", dtype=self.dtype_policy,
-            **dense_kwargs,
-        )
-        self.fc.build((None, self.num_slots, d))
+            epsilon=1e-5, name="attention_norm", dtype=self.dtype_policy)
+        self.attention_norm.build((None, n, d))
+        self.fc = keras.layers.Dense(d, activation="relu", name="fc",
+                                     **_dense_kwargs(self))
+        self.fc.build((None, n, d))
         self.output_norm = keras.layers.LayerNormalization(
-            epsilon=1e-5, name="output_norm", dtype=self.dtype_policy
-        )
-        self.output_norm.build((None, self.num_slots, d))
+            epsilon=1e-5, name="output_norm", dtype=self.dtype_policy)
+        self.output_norm.build((None, n, d))
+        self.built = True
+
+    def call(self, hidden_units, source, unit_mask):
+        scores = None
+        if self.use_attention:
+            mask = ops.broadcast_to(
+                unit_mask[:, None, :],
+                (ops.shape(source)[0], self.num_slots, self.num_units))
+            # The explicit-scores path of MultiHeadAttention: the fused path
+            # asks XLA's CPU backend for an f16 x f16 -> f32 product it lacks
+            # (JAX, mixed_float16), and the scores are W_att (Figs. 8, 10).
+            attended, scores = self.attention(
+                hidden_units, source, attention_mask=mask,
+                return_attention_scores=True)
+        else:
+            keep = ops.cast(unit_mask, source.dtype)[:, :, None]
+            flat = ops.reshape(source * keep, (-1, self.num_units * self.units))
+            attended = ops.reshape(self.mixing(flat),
+                                   (-1, self.num_slots, self.units))
+        slots = self.attention_norm(hidden_units + attended)  # M^i
+        embedding = self.output_norm(slots + self.fc(slots))  # M~_t
+        return embedding, scores
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units, num_slots=self.num_slots,
+            num_units=self.num_units, num_heads=self.num_heads,
+            attention=self.use_attention,
+            **_serialized_init_reg(self))
+        return config
+
+
+def _serialized_init_reg(layer):
+    return dict(
+        kernel_initializer=keras.initializers.serialize(layer.kernel_initializer),
+        bias_initializer=keras.initializers.serialize(layer.bias_initializer),
+        kernel_regularizer=keras.regularizers.serialize(layer.kernel_regularizer),
+        bias_regularizer=keras.regularizers.serialize(layer.bias_regularizer),
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_nrnm")
+class NonLocalMemory(keras.layers.Layer):
+    """Non-local memory update of NRNM (Pei et al., IJCV 2022, Sec. 3.2).
+
+    For one memory block, the last `block_size` steps, it computes
+
+    - Eq. 5-6, once per stride `s` (`NonLocalBlock`): self-attention from the
+      `num_slots` hidden states sampled every `s` steps (queries) to those and
+      the inputs of the last `s * num_slots` steps (keys and values), then
+      residual layer norms and an FC layer: the embedding `M~^s`;
+    - Eq. 7, with several strides: self-attention across the scales'
+      embeddings, concatenation per slot, and a dense map back to `units`;
+    - Eq. 9: the memory gates `G_i, G_f` from the block's inputs and the
+      previous memory;
+    - Eq. 8: `M_t = G_i * tanh(M~_t) + G_f * M_{t-win}`.
+
+    Args:
+        units: Positive integer, width `d` of units and memory slots.
+        block_size: Positive integer, steps in the block (the largest
+            stride's block). Each stride `s` samples
+            `num_slots = block_size // max(strides)` hidden states.
+        strides: Tuple of positive integers, one memory embedding per
+            stride (Eq. 7); a single stride is the plain model. Every stride
+            must be at most `block_size` and `max(strides)` must divide it.
+        num_heads: Positive integer dividing `units`, attention heads.
+        attention: `False` replaces self-attention by concatenation and a
+            linear map (the paper's "NRNM w/o SA").
+        unit_forget_bias: If `True`, the memory forget gate's bias starts
+            at 1 (as in the authors' code).
+        kernel_initializer, bias_initializer, kernel_regularizer,
+            bias_regularizer: for every dense map of the memory.
+
+    Call arguments:
+        hidden_block: `(batch, block_size, units)`, the block's hidden
+            states, oldest first.
+        input_block: `(batch, block_size, units)`, the block's projected
+            inputs, oldest first.
+        memory: `(batch, num_slots, units)`, the previous memory `M_{t-win}`.
+        real: boolean `(batch, block_size)`, `False` for positions before
+            the start of the sequence (padding, ignored as keys and gate
+            inputs).
+        return_attention_scores: also return the list of `W_att`, one
+            `(batch, heads, num_slots, units of that stride)` per stride.
+
+    Returns:
+        `(batch, num_slots, units)`, the new memory state `M_t`.
+    """
+
+    def __init__(self, units, block_size, strides=(4,), num_heads=4,
+                 attention=True, unit_forget_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = validation.positive_int("units", units)
+        self.block_size = validation.positive_int("block_size", block_size)
+        self.strides = validation.strides(strides, self.block_size)
+        self.num_heads = validation.positive_int("num_heads", num_heads)
+        validation.divides("num_heads", self.num_heads, "units", self.units)
+        self.attention = bool(attention)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.num_slots = self.block_size // max(self.strides)
+
+    # Which block positions each stride reads --------------------------------
+    def slot_positions(self, stride):
+        """Block positions (0 = oldest) of the hidden states sampled with
+        `stride`: steps `t, t-s, ..., t-(l-1)s`, oldest first."""
+        first = self.block_size - stride * self.num_slots + stride - 1
+        return list(range(first, self.block_size, stride))
+
+    def input_positions(self, stride):
+        """Block positions of the inputs of that stride's block, the last
+        `stride * num_slots` steps."""
+        return list(range(self.block_size - stride * self.num_slots,
+                          self.block_size))
+
+    def build(self, hidden_block_shape=None, *args, **kwargs):
+        d, n = self.units, self.num_slots
+        self.blocks = [
+            NonLocalBlock(
+                d, n, n + len(self.input_positions(s)), self.num_heads,
+                attention=self.attention,
+                name="non_local" if len(self.strides) == 1 else f"non_local_s{s}",
+                **_dense_kwargs(self))
+            for s in self.strides
+        ]
+        for block in self.blocks:
+            block.build()
+        if len(self.strides) > 1:
+            # Eq. 7: fuse the scales by self-attention and a dense layer.
+            self.fusion_attention = keras.layers.MultiHeadAttention(
+                num_heads=self.num_heads, key_dim=d // self.num_heads,
+                name="fusion_attention", **_dense_kwargs(self))
+            tokens = (None, n * len(self.strides), d)
+            self.fusion_attention.build(tokens, tokens)
+            self.fusion = keras.layers.Dense(d, name="fusion",
+                                             **_dense_kwargs(self))
+            self.fusion.build((None, n, d * len(self.strides)))
         # Eq. 9: W_im, W_fm act on [x_{t-k+1..t}, M_{t-win}]. A dense map of
         # that whole block to the whole memory would need (k+n)*n*d^2 weights
         # per gate; it is factored into a unit-mixing matrix (which units feed
         # which slot) and a channel-mixing matrix (d x d), see docs/design.md.
+        gate_units = self.block_size + n
         self.gate_mixing = self.add_weight(
-            shape=(2, self.num_slots, self.num_units),
-            initializer=keras.initializers.Constant(1.0 / self.num_units),
-            regularizer=self.kernel_regularizer,
-            name="gate_mixing",
-        )
+            shape=(2, n, gate_units),
+            initializer=keras.initializers.Constant(1.0 / gate_units),
+            regularizer=self.kernel_regularizer, name="gate_mixing")
         self.gate_kernel = self.add_weight(
-            shape=(2, d, d),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            name="gate_kernel",
-        )
+            shape=(2, d, d), initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, name="gate_kernel")
 
         def gate_bias_initializer(shape, dtype=None):
             bias = self.bias_initializer(shape, dtype=dtype)
             if self.unit_forget_bias:
-                bias = ops.concatenate(
-                    [bias[:1], ops.ones_like(bias[1:])], axis=0
-                )
+                bias = ops.concatenate([bias[:1], ops.ones_like(bias[1:])], 0)
             return bias
 
         self.gate_bias = self.add_weight(
-            shape=(2, self.num_slots, d),
-            initializer=gate_bias_initializer,
-            regularizer=self.bias_regularizer,
-            name="gate_bias",
-        )
+            shape=(2, n, d), initializer=gate_bias_initializer,
+            regularizer=self.bias_regularizer, name="gate_bias")
         self.built = True
 
-    # Eq. 5 and 6 -----------------------------------------------------------
-    def non_local(self, hidden_units, input_units, unit_mask=None,
-                  return_attention_scores=False):
-        """Eq. 5-6: the memory embedding `M~_t` of one block.
+    # Eq. 5-7 -----------------------------------------------------------------
+    def scale_embeddings(self, hidden_block, input_block, real):
+        """Eq. 5-6 once per stride: lists of `M~^s` and of `W_att`."""
+        embeddings, scores = [], []
+        for stride, block in zip(self.strides, self.blocks):
+            slots = self.slot_positions(stride)
+            inputs = self.input_positions(stride)
+            hidden_units = ops.take(hidden_block, slots, axis=1)
+            source = ops.concatenate(
+                [hidden_units, ops.take(input_block, inputs, axis=1)], axis=1)
+            unit_mask = ops.concatenate(
+                [ops.take(real, slots, axis=1), ops.take(real, inputs, axis=1)],
+                axis=1)
+            embedding, score = block(hidden_units, source, unit_mask)
+            embeddings.append(embedding)
+            scores.append(score)
+        return embeddings, scores
 
-        Returns `(batch, num_slots, units)`, and the attention weights
-        `W_att` `(batch, heads, num_slots, num_units)` if asked.
-        """
-        source = ops.concatenate([hidden_units, input_units], axis=1)  # C
-        attention_mask = None
-        if unit_mask is not None:
-            attention_mask = ops.broadcast_to(
-                unit_mask[:, None, :],
-                (ops.shape(source)[0], self.num_slots, self.num_units),
-            )
-        # The explicit-scores path of MultiHeadAttention: its fused path asks
-        # XLA's CPU backend for an f16 x f16 -> f32 product it lacks (JAX,
-        # mixed_float16), and the scores are the paper's W_att (Figs. 8, 10).
-        attended, scores = self.attention(
-            hidden_units,
-            source,
-            attention_mask=attention_mask,
-            return_attention_scores=True,
-        )
-        slots = self.attention_norm(hidden_units + attended)  # M^i
-        embedding = self.output_norm(slots + self.fc(slots))  # M~_t
-        if return_attention_scores:
-            return embedding, scores
-        return embedding
+    def fuse(self, embeddings):
+        """Eq. 7: self-attention across the scales' slots, concatenation per
+        slot, and a dense map back to `units`."""
+        if len(embeddings) == 1:
+            return embeddings[0]
+        tokens = ops.concatenate(embeddings, axis=1)  # (batch, N*l, d)
+        fused = self.fusion_attention(tokens, tokens)
+        n, d, scales = self.num_slots, self.units, len(embeddings)
+        per_slot = ops.reshape(fused, (-1, scales, n, d))
+        per_slot = ops.reshape(ops.transpose(per_slot, (0, 2, 1, 3)),
+                               (-1, n, scales * d))
+        return self.fusion(per_slot)
 
-    # Eq. 9 -----------------------------------------------------------------
-    def gates(self, input_units, memory, unit_mask=None):
+    # Eq. 9 -------------------------------------------------------------------
+    def gates(self, input_block, memory, real):
         """Eq. 9: memory input and forget gates `(G_i, G_f)`."""
-        block = ops.concatenate([input_units, memory], axis=1)  # [x.., M]
-        if unit_mask is not None:
-            input_mask = unit_mask[:, self.num_slots:]
-            ones = ops.ones_like(unit_mask[:, : self.num_slots])
-            keep = ops.concatenate([input_mask, ones], axis=1)
-            block = block * ops.cast(keep, block.dtype)[:, :, None]
+        inputs = input_block * ops.cast(real, input_block.dtype)[:, :, None]
+        block = ops.concatenate([inputs, memory], axis=1)  # [x.., M]
         mixed = ops.einsum("gsu,bud->bgsd", self.gate_mixing, block)
         pre = ops.einsum("bgsd,gde->bgse", mixed, self.gate_kernel)
         gates = ops.sigmoid(pre + self.gate_bias)
         return gates[:, 0], gates[:, 1]
 
-    # Eq. 8 -----------------------------------------------------------------
-    def call(self, hidden_units, input_units, memory, unit_mask=None):
-        embedding = self.non_local(hidden_units, input_units, unit_mask)
-        input_gate, forget_gate = self.gates(input_units, memory, unit_mask)
-        return input_gate * ops.tanh(embedding) + forget_gate * memory
+    # Eq. 8 -------------------------------------------------------------------
+    def call(self, hidden_block, input_block, memory, real,
+             return_attention_scores=False):
+        embeddings, scores = self.scale_embeddings(hidden_block, input_block,
+                                                   real)
+        embedding = self.fuse(embeddings)
+        input_gate, forget_gate = self.gates(input_block, memory, real)
+        new_memory = input_gate * ops.tanh(embedding) + forget_gate * memory
+        if return_attention_scores:
+            return new_memory, scores
+        return new_memory
 
-    def compute_output_shape(self, hidden_units_shape, *args, **kwargs):
-        return tuple(hidden_units_shape)
+    def compute_output_shape(self, hidden_block_shape, *args, **kwargs):
+        return (hidden_block_shape[0], self.num_slots, self.units)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            {
-                "units": self.units,
-                "num_slots": self.num_slots,
-                "block_size": self.block_size,
-                "num_heads": self.num_heads,
-                "unit_forget_bias": self.unit_forget_bias,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
-                "kernel_regularizer": keras.regularizers.serialize(
-                    self.kernel_regularizer
-                ),
-                "bias_regularizer": keras.regularizers.serialize(
-                    self.bias_regularizer
-                ),
-            }
-        )
+            units=self.units, block_size=self.block_size,
+            strides=list(self.strides), num_heads=self.num_heads,
+            attention=self.attention, unit_forget_bias=self.unit_forget_bias,
+            **_serialized_init_reg(self))
         return config

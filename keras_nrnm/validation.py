@@ -53,3 +53,29 @@ def one_of(name, value, allowed):
             f"Received: {name}={value!r}"
         )
     return value
+
+
+def strides(value, block_size):
+    """A non-empty tuple of distinct positive strides whose largest divides
+    `block_size` (every stride then samples `block_size // max` steps)."""
+    if isinstance(value, bool) or not isinstance(value, (list, tuple)):
+        raise TypeError(
+            "Argument `strides` must be a non-empty tuple of positive integers. "
+            f"Received: strides={value!r}"
+        )
+    if not value:
+        raise ValueError(
+            "Argument `strides` must be a non-empty tuple of positive integers. "
+            "Received: strides=()"
+        )
+    value = tuple(positive_int("strides", s) for s in value)
+    if len(set(value)) != len(value):
+        raise ValueError(
+            f"Argument `strides` must not repeat a stride. Received: strides={value}"
+        )
+    if block_size % max(value):
+        raise ValueError(
+            "The largest of `strides` must divide `block_size`. "
+            f"Received: strides={value}, block_size={block_size}"
+        )
+    return value

@@ -19,31 +19,54 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
+def _f(v):
+    return np.asarray(v, dtype="float64")
+
+
+def attention_weights(att):
+    return {
+        "Wq": _f(att._query_dense.kernel), "bq": _f(att._query_dense.bias),
+        "Wk": _f(att._key_dense.kernel), "bk": _f(att._key_dense.bias),
+        "Wv": _f(att._value_dense.kernel), "bv": _f(att._value_dense.bias),
+        "Wo": _f(att._output_dense.kernel), "bo": _f(att._output_dense.bias),
+    }
+
+
+def block_weights(block):
+    """Eq. 5-6 weights of one stride (`NonLocalBlock`)."""
+    w = {
+        "ln1_g": _f(block.attention_norm.gamma),
+        "ln1_b": _f(block.attention_norm.beta),
+        "ln2_g": _f(block.output_norm.gamma), "ln2_b": _f(block.output_norm.beta),
+        "W_fc": _f(block.fc.kernel), "b_fc": _f(block.fc.bias),
+    }
+    if block.use_attention:
+        w["attention"] = attention_weights(block.attention)
+    else:
+        w["W_mix"], w["b_mix"] = _f(block.mixing.kernel), _f(block.mixing.bias)
+    return w
+
+
 def cell_weights(cell):
     """The weights of an `NRNMCell`, by equation, as float64 arrays."""
-    f = lambda v: np.asarray(v, dtype="float64")  # noqa: E731
     mem = cell.memory
-    att = mem.attention
     w = {
-        "W": f(cell.kernel), "U": f(cell.recurrent_kernel),
-        "W_x": f(cell.input_projection_kernel),
-        "W_m": f(cell.memory_gate_kernel),
-        "U_m": f(cell.memory_gate_recurrent_kernel),
-        "P": f(cell.memory_projection),
-        "Wq": f(att._query_dense.kernel), "bq": f(att._query_dense.bias),
-        "Wk": f(att._key_dense.kernel), "bk": f(att._key_dense.bias),
-        "Wv": f(att._value_dense.kernel), "bv": f(att._value_dense.bias),
-        "Wo": f(att._output_dense.kernel), "bo": f(att._output_dense.bias),
-        "ln1_g": f(mem.attention_norm.gamma), "ln1_b": f(mem.attention_norm.beta),
-        "ln2_g": f(mem.output_norm.gamma), "ln2_b": f(mem.output_norm.beta),
-        "W_fc": f(mem.fc.kernel), "b_fc": f(mem.fc.bias),
-        "A": f(mem.gate_mixing), "B": f(mem.gate_kernel), "b_g": f(mem.gate_bias),
+        "W": _f(cell.kernel), "U": _f(cell.recurrent_kernel),
+        "W_x": _f(cell.input_projection_kernel),
+        "W_m": _f(cell.memory_gate_kernel),
+        "U_m": _f(cell.memory_gate_recurrent_kernel),
+        "P": _f(cell.memory_projection),
+        "scales": [block_weights(b) for b in mem.blocks],
+        "A": _f(mem.gate_mixing), "B": _f(mem.gate_kernel), "b_g": _f(mem.gate_bias),
     }
+    if len(mem.blocks) > 1:
+        w["fusion_attention"] = attention_weights(mem.fusion_attention)
+        w["W_fuse"], w["b_fuse"] = _f(mem.fusion.kernel), _f(mem.fusion.bias)
     d = cell.units
     if cell.use_bias:
-        w["b"] = f(cell.bias)
-        w["b_x"] = f(cell.input_projection_bias)
-        w["b_m"] = f(cell.memory_gate_bias)
+        w["b"] = _f(cell.bias)
+        w["b_x"] = _f(cell.input_projection_bias)
+        w["b_m"] = _f(cell.memory_gate_bias)
     else:
         w["b"], w["b_x"], w["b_m"] = (
             np.zeros(4 * d), np.zeros(d), np.zeros(cell.num_slots * d))
@@ -63,26 +86,62 @@ def attention(w, queries, units, valid):
     return np.einsum("hsk,hkd->sd", heads, w["Wo"]) + w["bo"], weights
 
 
-def memory_update(w, hidden_units, input_units, memory, valid_hidden,
-                  valid_inputs):
-    """Eq. 5, 6, 9, 8 for one block."""
+def scale_embedding(w, hidden_units, input_units, valid_hidden, valid_inputs):
+    """Eq. 5-6 for one stride: the embedding M~ of the sampled slots."""
     source = np.concatenate([hidden_units, input_units])  # C
     valid = np.concatenate([valid_hidden, valid_inputs])
-    m_att, _ = attention(w, hidden_units, source, valid)
+    if "attention" in w:
+        m_att, _ = attention(w["attention"], hidden_units, source, valid)
+    else:  # "NRNM w/o SA": concatenate the units, then a linear map
+        flat = (source * valid[:, None]).reshape(-1)
+        m_att = (flat @ w["W_mix"] + w["b_mix"]).reshape(hidden_units.shape)
     m_i = layer_norm(hidden_units + m_att, w["ln1_g"], w["ln1_b"])
     fc = np.maximum(m_i @ w["W_fc"] + w["b_fc"], 0.0)
-    m_tilde = layer_norm(m_i + fc, w["ln2_g"], w["ln2_b"])
-    gate_in = np.concatenate([input_units * valid_inputs[:, None], memory])
+    return layer_norm(m_i + fc, w["ln2_g"], w["ln2_b"])
+
+
+def fuse(w, embeddings):
+    """Eq. 7: self-attention over all scales' slots, concat per slot, FC."""
+    if len(embeddings) == 1:
+        return embeddings[0]
+    tokens = np.concatenate(embeddings)
+    fused, _ = attention(w["fusion_attention"], tokens, tokens,
+                         np.ones(len(tokens), bool))
+    slots = len(embeddings[0])
+    per_slot = np.concatenate(np.split(fused, len(embeddings)), axis=1)
+    assert per_slot.shape[0] == slots
+    return per_slot @ w["W_fuse"] + w["b_fuse"]
+
+
+def memory_update(w, hidden, inputs, memory, t, block_size, strides):
+    """Eq. 5-9 for the block ending at step t. `hidden` and `inputs` map a
+    step number to its hidden state / projected input."""
+    slots = memory.shape[0]
+    zero = np.zeros(memory.shape[1])
+    embeddings = []
+    for stride, scale in zip(strides, w["scales"]):
+        sampled = [t - j * stride for j in reversed(range(slots))]
+        block = range(t - stride * slots + 1, t + 1)
+        embeddings.append(scale_embedding(
+            scale,
+            np.stack([hidden.get(u, zero) for u in sampled]),
+            np.stack([inputs.get(u, zero) for u in block]),
+            np.array([u >= 0 for u in sampled]),
+            np.array([u >= 0 for u in block])))
+    m_tilde = fuse(w, embeddings)
+    gate_in = np.concatenate(
+        [np.stack([inputs.get(u, zero) for u in range(t - block_size + 1, t + 1)]),
+         memory])  # Eq. 9: [x_{t-k+1..t}, M_{t-win}], padding as zeros
     g_i = sigmoid(w["A"][0] @ gate_in @ w["B"][0] + w["b_g"][0])
     g_f = sigmoid(w["A"][1] @ gate_in @ w["B"][1] + w["b_g"][1])
-    return g_i * np.tanh(m_tilde) + g_f * memory
+    return g_i * np.tanh(m_tilde) + g_f * memory  # Eq. 8
 
 
-def run_sequence(w, x, units, block_size, stride, window):
+def run_sequence(w, x, units, block_size, strides, window):
     """One unpadded sequence `(T, D)` -> outputs `(T, d)`, final h, c, M, and
     the step numbers after which the memory was updated."""
-    d, k, s = units, block_size, stride
-    n = k // s
+    d = units
+    n = block_size // max(strides)
     h, c, memory = np.zeros(d), np.zeros(d), np.zeros((n, d))
     hidden, inputs, outputs, updates = {}, {}, [], []
     for t, x_t in enumerate(np.asarray(x, "float64")):
@@ -96,17 +155,8 @@ def run_sequence(w, x, units, block_size, stride, window):
         hidden[t], inputs[t] = h, x_t @ w["W_x"] + w["b_x"]
         outputs.append(h)
         if (t + 1) % window == 0:
-            block = range(t - k + 1, t + 1)
-            sampled = [t - j * s for j in reversed(range(n))]
-            zero = np.zeros(d)
-            memory = memory_update(
-                w,
-                np.stack([hidden.get(u, zero) for u in sampled]),
-                np.stack([inputs.get(u, zero) for u in block]),
-                memory,
-                np.array([u >= 0 for u in sampled]),
-                np.array([u >= 0 for u in block]),
-            )
+            memory = memory_update(w, hidden, inputs, memory, t, block_size,
+                                   strides)
             updates.append(t)
     return np.stack(outputs), h, c, memory, updates
 
@@ -115,7 +165,7 @@ def nrnm_forward(cell, x):
     """Outputs `(batch, T, d)` of `keras.layers.RNN(cell)` on `x`."""
     w = cell_weights(cell)
     return np.stack([
-        run_sequence(w, seq, cell.units, cell.block_size, cell.stride,
+        run_sequence(w, seq, cell.units, cell.block_size, cell.memory_strides,
                      cell.window)[0]
         for seq in np.asarray(x)
     ])

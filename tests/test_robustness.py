@@ -35,6 +35,14 @@ BAD_ARGUMENTS = [
     (dict(units=8, memory_dropout=1.0), ValueError, "memory_dropout=1.0"),
     (dict(units=8, zoneout=2), ValueError, "zoneout=2"),
     (dict(units=8, zoneout="high"), TypeError, "zoneout='high'"),
+    (dict(units=8, strides=()), ValueError,
+     "`strides` must be a non-empty tuple of positive integers. Received: strides=()"),
+    (dict(units=8, strides=5), TypeError, "strides=5"),
+    (dict(units=8, strides=(1, 0)), ValueError, "strides=0"),
+    (dict(units=8, strides=(2, 2)), ValueError, "must not repeat a stride"),
+    (dict(units=8, block_size=8, strides=(1, 3, 5)), ValueError,
+     "The largest of `strides` must divide `block_size`. "
+     "Received: strides=(1, 3, 5), block_size=8"),
 ]
 
 
@@ -47,10 +55,10 @@ def test_bad_arguments_name_the_argument(cls, kwargs, error, message):
 
 
 def test_memory_layer_checks_its_arguments():
-    with pytest.raises(ValueError, match="num_slots=0"):
-        NonLocalMemory(8, num_slots=0, block_size=4)
+    with pytest.raises(ValueError, match="strides=0"):
+        NonLocalMemory(8, block_size=4, strides=(0,))
     with pytest.raises(ValueError, match="`num_heads` must divide `units`"):
-        NonLocalMemory(6, num_slots=1, block_size=4, num_heads=4)
+        NonLocalMemory(6, block_size=4, num_heads=4)
 
 
 def test_wrong_input_rank_dtype_and_width():

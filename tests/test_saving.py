@@ -28,6 +28,11 @@ MODELS = {
                   zoneout=0.1, memory_dropout=0.2),
          keras.layers.GRUCell(4)])],
     "masked": lambda: [keras.layers.Masking(0.0), nrnm(zoneout=0.2)],
+    "multiscale_without_attention": lambda: [NRNM(
+        8, block_size=6, strides=(1, 3), window=2, num_heads=2,
+        attention=False)],
+    "multiscale": lambda: [NRNM(8, block_size=6, strides=(1, 2, 3), window=4,
+                                num_heads=2)],
 }
 
 
@@ -63,7 +68,9 @@ def test_saved_model_predicts_identically(name, tmp_path):
                 go_backwards=True, zero_output_for_mask=True, seed=7)),
     (NRNMCell, dict(units=4, block_size=2, stride=1, window=1, num_heads=1,
                     bias_initializer="ones", seed=3)),
-    (NonLocalMemory, dict(units=4, num_slots=2, block_size=4, num_heads=2)),
+    (NonLocalMemory, dict(units=4, block_size=6, strides=(1, 3), num_heads=2,
+                          attention=False)),
+    (NRNM, dict(units=8, block_size=10, strides=(1, 3, 5), num_heads=2)),
 ])
 def test_config_round_trip_is_exact(cls, kwargs):
     layer = cls(**kwargs)
@@ -77,3 +84,5 @@ def test_config_round_trip_is_exact(cls, kwargs):
     for name, value in kwargs.items():
         if isinstance(value, (int, float, bool)):
             assert config[name] == value, name
+        if isinstance(value, tuple):
+            assert tuple(config[name]) == value, name

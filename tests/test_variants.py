@@ -1,0 +1,93 @@
+"""The paper's variants: multi-scale dilated memory (Eq. 7, Fig. 4) and
+"NRNM w/o SA" (Fig. 7), checked against the NumPy reference and by the
+behaviour that sets each apart."""
+
+import numpy as np
+import pytest
+from keras import ops
+
+from conftest import random_inputs, randomize_weights
+from keras_nrnm import NRNM, NonLocalMemory
+import reference
+
+pytestmark = pytest.mark.core
+
+
+@pytest.mark.parametrize("kwargs,steps", [
+    (dict(block_size=10, strides=(1, 3, 5), window=4), 13),
+    (dict(block_size=4, strides=(2, 1), window=3), 7),
+    (dict(block_size=6, stride=3, window=2, attention=False), 9),
+    (dict(block_size=6, strides=(1, 3), window=5, attention=False), 11),
+])
+def test_variant_matches_numpy_reference(kwargs, steps):
+    layer = NRNM(8, num_heads=2, return_sequences=True, **kwargs)
+    x = random_inputs((2, steps, 3), seed=steps)
+    layer(x)
+    randomize_weights(layer, seed=steps)
+    np.testing.assert_allclose(ops.convert_to_numpy(layer(x)),
+                               reference.nrnm_forward(layer.cell, x), atol=1e-5)
+
+
+def scale_embeddings(memory, hidden, inputs):
+    real = np.ones(hidden.shape[:2], bool)
+    embeddings, _ = memory.scale_embeddings(hidden, inputs, real)
+    return [ops.convert_to_numpy(e) for e in embeddings]
+
+
+def test_larger_strides_see_steps_smaller_ones_do_not():
+    # block 10, strides (1, 3, 5), 2 sampled steps each: stride 1 reads the
+    # hidden states at block positions 8, 9; stride 3 at 6, 9; stride 5 at
+    # 4, 9. Inputs: the last 2, 6 and 10 steps.
+    memory = NonLocalMemory(8, block_size=10, strides=(1, 3, 5), num_heads=2)
+    memory.build()
+    randomize_weights(memory, seed=1)
+    assert [memory.slot_positions(s) for s in (1, 3, 5)] == [[8, 9], [6, 9], [4, 9]]
+    hidden = random_inputs((1, 10, 8), seed=2)
+    inputs = random_inputs((1, 10, 8), seed=3)
+    base = scale_embeddings(memory, hidden, inputs)
+
+    def changed_scales(hidden_change=None, input_change=None):
+        h, x = hidden.copy(), inputs.copy()
+        if hidden_change is not None:
+            h[:, hidden_change] += 1.0
+        if input_change is not None:
+            x[:, input_change] += 1.0
+        out = scale_embeddings(memory, h, x)
+        return [not np.allclose(a, b, atol=1e-6) for a, b in zip(base, out)]
+
+    assert changed_scales(hidden_change=4) == [False, False, True]
+    assert changed_scales(hidden_change=6) == [False, True, False]
+    assert changed_scales(hidden_change=5) == [False, False, False]  # unsampled
+    assert changed_scales(input_change=2) == [False, False, True]
+    assert changed_scales(input_change=5) == [False, True, True]
+    assert changed_scales(input_change=9) == [True, True, True]
+
+
+def test_multiscale_memory_shape_and_weights():
+    layer = NRNM(8, block_size=10, strides=(1, 3, 5), num_heads=2)
+    layer.build((None, None, 3))
+    assert layer.num_slots == 2 and layer.cell.state_size[2] == 2 * 8
+    memory = layer.cell.memory
+    assert len(memory.blocks) == 3
+    assert [b.num_units for b in memory.blocks] == [2 + 2, 2 + 6, 2 + 10]
+    assert memory.fusion.kernel.shape == (3 * 8, 8)
+
+
+def test_without_self_attention_uses_a_linear_map():
+    x = random_inputs((2, 9, 3), seed=4)
+    plain = NRNM(8, block_size=4, stride=2, window=2, num_heads=2,
+                 return_sequences=True)
+    ablated = NRNM(8, block_size=4, stride=2, window=2, num_heads=2,
+                   attention=False, return_sequences=True)
+    plain(x)
+    ablated(x)
+    block = ablated.cell.memory.blocks[0]
+    assert not hasattr(block, "attention")
+    # concatenation of the 2 + 4 units of width 8, mapped to 2 slots of 8
+    assert block.mixing.kernel.shape == (6 * 8, 2 * 8)
+    randomize_weights(ablated, seed=5)
+    memory = ablated.cell.memory
+    real = np.ones((2, 4), bool)
+    _, scores = memory.scale_embeddings(random_inputs((2, 4, 8)),
+                                        random_inputs((2, 4, 8), seed=1), real)
+    assert scores == [None]
