@@ -10,7 +10,8 @@ from keras_nrnm.memory import NonLocalMemory
 # States are cast to the compute dtype; bfloat16 counts exactly up to 256.
 MAX_COUNTER = 256
 
-STATE_NAMES = ("h", "c", "memory", "hidden_block", "input_block", "counters")
+# Backbone -> number of gate blocks in its kernels.
+BACKBONES = {"lstm": 4, "gru": 3, "simple": 1}
 
 
 @keras.saving.register_keras_serializable(package="keras_nrnm")
@@ -49,6 +50,15 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         attention: Boolean. `False` replaces the self-attention by
             concatenation and a linear map (the paper's "NRNM w/o SA"
             ablation, Fig. 7). Default: `True`.
+        backbone: The recurrent backbone that reads the memory: `"lstm"`
+            (the paper's instantiation), `"gru"` or `"simple"` (a vanilla
+            RNN) (Fig. 7). Without a cell state, the memory term of Eq. 10
+            enters the candidate state before its activation; see
+            `docs/design.md`. Default: `"lstm"`.
+        backward_states: Boolean. If `True`, the last `units` input features
+            are the hidden states of a backward pass over the sequence, and
+            they join the memory's source units (Eq. 18); the backbone reads
+            only the other features. Used by `BidirectionalNRNM`.
         memory_dropout: Float in [0, 1), dropout on the memory as the
             backbone reads it (one mask per sequence). Default: 0.
         zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
@@ -111,6 +121,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         window=4,
         num_heads=4,
         attention=True,
+        backbone="lstm",
+        backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
         activation="tanh",
@@ -144,6 +156,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         else:
             self.strides = validation.strides(strides, self.block_size)
         self.attention = bool(attention)
+        self.backbone = validation.one_of("backbone", backbone, BACKBONES)
+        self.backward_states = bool(backward_states)
         self.window = validation.positive_int(
             "window", window, maximum=MAX_COUNTER
         )
@@ -177,7 +191,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
         d, k = self.units, self.block_size
         self.num_slots = k // max(self.memory_strides)
-        self.state_size = [d, d, self.num_slots * d, k * d, k * d, 2]
+        # h, c, memory, hidden block, input block, [backward block], counters.
+        # `c` stays zero with the gru and simple backbones, so that every
+        # backbone shares one state layout.
+        self.state_size = [d, d, self.num_slots * d, k * d, k * d]
+        if self.backward_states:
+            self.state_size.append(k * d)
+        self.state_size.append(2)
         self.output_size = d
 
     @property
@@ -186,8 +206,17 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return self.strides or (self.stride,)
 
     def build(self, input_shape):
-        input_dim = input_shape[-1]
         d, n = self.units, self.num_slots
+        input_dim = input_shape[-1]
+        if self.backward_states:
+            input_dim -= d
+            if input_dim < 1:
+                raise ValueError(
+                    "With `backward_states=True` the inputs end with the "
+                    f"{d} backward hidden states, so they need more than "
+                    f"{d} features. Received input shape {tuple(input_shape)}."
+                )
+        gates = BACKBONES[self.backbone]
 
         def weight(name, shape, kind="kernel", constrained=False):
             initializer = {
@@ -215,10 +244,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 constraint=constraint,
             )
 
-        # Eq. 11 and the other LSTM gates, Keras's layout (i, f, c, o).
-        self.kernel = weight("kernel", (input_dim, 4 * d), constrained=True)
+        # Eq. 11 and the other gates, in Keras's layouts: LSTM (i, f, c, o),
+        # GRU (z, r, h), simple RNN (h).
+        self.kernel = weight("kernel", (input_dim, gates * d), constrained=True)
         self.recurrent_kernel = weight(
-            "recurrent_kernel", (d, 4 * d), "recurrent", constrained=True
+            "recurrent_kernel", (d, gates * d), "recurrent", constrained=True
         )
         # Eq. 5: inputs are projected to the memory width to join the
         # attention as units of their own.
@@ -234,7 +264,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         # brings it to d (as in the authors' code).
         self.memory_projection = weight("memory_projection", (n * d, d))
         if self.use_bias:
-            if self.unit_forget_bias:
+            if self.unit_forget_bias and self.backbone == "lstm":
 
                 def bias_initializer(_, *args, **kwargs):
                     return ops.concatenate(
@@ -248,7 +278,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             else:
                 bias_initializer = self.bias_initializer
             self.bias = self.add_weight(
-                shape=(4 * d,),
+                shape=(gates * d,),
                 name="bias",
                 initializer=bias_initializer,
                 regularizer=self.bias_regularizer,
@@ -269,6 +299,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             strides=self.memory_strides,
             num_heads=self.num_heads,
             attention=self.attention,
+            backward_states=self.backward_states,
             unit_forget_bias=self.unit_forget_bias,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
@@ -313,25 +344,43 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return self._state_masks
 
     # Eq. 10-13 -------------------------------------------------------------
-    def backbone_step(self, inputs, h_tm1, c_tm1, memory_read):
-        """LSTM step that reads the memory `v_m = flatten(M_{t-win})`.
+    def backbone_step(self, inputs, h_tm1, c_tm1, memory_read, h_in=None):
+        """One backbone step that reads the memory `v_m = flatten(M_{t-win})`.
 
-        `inputs` and `h_tm1` are already dropped out. Returns `(h_t, c_t)`.
+        `inputs` are already dropped out, and `h_in` is `h_tm1` after
+        recurrent dropout (default: `h_tm1`). Returns `(h_t, c_t)`.
         """
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(
-            h_tm1, self.recurrent_kernel
-        )
+        h_in = h_tm1 if h_in is None else h_in
+        x = ops.matmul(inputs, self.kernel)
         if self.use_bias:
-            z = z + self.bias
-        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-        memory_gate = self.memory_gate(inputs, memory_read)
-        c = (
-            self.recurrent_activation(z_f) * c_tm1
-            + self.recurrent_activation(z_i) * self.activation(z_c)
-            + self.memory_contribution(memory_gate, memory_read)
-        )
-        h = self.recurrent_activation(z_o) * self.activation(c)
-        return h, c
+            x = x + self.bias
+        memory_term = self.memory_contribution(
+            self.memory_gate(inputs, memory_read), memory_read)
+        if self.backbone == "lstm":
+            z = x + ops.matmul(h_in, self.recurrent_kernel)
+            z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+            c = (  # Eq. 10
+                self.recurrent_activation(z_f) * c_tm1
+                + self.recurrent_activation(z_i) * self.activation(z_c)
+                + memory_term
+            )
+            h = self.recurrent_activation(z_o) * self.activation(c)  # Eq. 13
+            return h, c
+        if self.backbone == "gru":
+            d = self.units
+            x_z, x_r, x_h = ops.split(x, 3, axis=-1)
+            h_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * d])
+            z = self.recurrent_activation(x_z + h_zr[:, :d])
+            r = self.recurrent_activation(x_r + h_zr[:, d:])
+            candidate = self.activation(
+                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * d:])
+                + memory_term
+            )
+            return z * h_tm1 + (1.0 - z) * candidate, c_tm1
+        # simple
+        h = self.activation(
+            x + ops.matmul(h_in, self.recurrent_kernel) + memory_term)
+        return h, c_tm1
 
     def memory_gate(self, inputs, memory_read):
         """Eq. 12: `g_m = sigmoid(W_m x_t + U_m v_m + b_m)`."""
@@ -369,23 +418,30 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         first_real = float(self.block_size) - ops.cast(steps_seen, "float32")
         return positions >= first_real[:, None]
 
-    def update_memory(self, memory, hidden_block, input_block, steps_seen):
+    def update_memory(self, memory, hidden_block, input_block, steps_seen,
+                      backward_block=None):
         """A new memory state from the block buffers (flattened shapes)."""
         d, n, k = self.units, self.num_slots, self.block_size
+        if backward_block is not None:
+            backward_block = ops.reshape(backward_block, (-1, k, d))
         new_memory = self.memory(
             ops.reshape(hidden_block, (-1, k, d)),
             ops.reshape(input_block, (-1, k, d)),
             ops.reshape(memory, (-1, n, d)),
             self.real_positions(steps_seen),
+            backward_block=backward_block,
         )
         return ops.reshape(new_memory, (-1, n * d))
 
     def call(self, inputs, states, training=False):
-        h_tm1, c_tm1, memory, hidden_block, input_block, counters = states
+        h_tm1, c_tm1, memory, hidden_block, input_block = states[:5]
+        counters = states[-1]
         d = self.units
 
         if training and self.dropout > 0:
             inputs = inputs * self.get_dropout_mask(inputs)
+        if self.backward_states:
+            inputs, backward_h = inputs[:, :-d], inputs[:, -d:]
         h_in = h_tm1
         if training and self.recurrent_dropout > 0:
             h_in = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
@@ -393,7 +449,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         if training and self.memory_dropout > 0:
             memory_read = memory * self.get_state_masks(h_tm1)["memory"]
 
-        h, c = self.backbone_step(inputs, h_in, c_tm1, memory_read)
+        h, c = self.backbone_step(inputs, h_tm1, c_tm1, memory_read, h_in)
         h = self.zoneout_step(h, h_tm1, "h", training)
         c = self.zoneout_step(c, c_tm1, "c", training)
 
@@ -402,6 +458,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         input_block = ops.concatenate(
             [input_block[:, d:], self.project_inputs(inputs)], axis=1
         )
+        blocks = [hidden_block, input_block]
+        if self.backward_states:
+            backward_block = ops.concatenate(
+                [states[5][:, d:], backward_h], axis=1)
+            blocks.append(backward_block)
         phase = ops.mod(counters[:, 0] + 1.0, float(self.window))
         steps_seen = ops.minimum(counters[:, 1] + 1.0, float(self.block_size))
         # Keep the loop-carried dtype (float16/bfloat16 under mixed precision).
@@ -412,13 +473,12 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         is_update = phase == 0.0
         new_memory = ops.cond(
             ops.any(is_update),
-            lambda: self.update_memory(
-                memory, hidden_block, input_block, steps_seen
-            ),
+            lambda: self.update_memory(memory, *blocks[:2], steps_seen,
+                                       *blocks[2:]),
             lambda: memory,
         )
         memory = ops.where(is_update[:, None], new_memory, memory)
-        return h, [h, c, memory, hidden_block, input_block, counters]
+        return h, [h, c, memory, *blocks, counters]
 
     def get_initial_state(self, batch_size=None):
         return [
@@ -435,6 +495,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "window": self.window,
             "num_heads": self.num_heads,
             "attention": self.attention,
+            "backbone": self.backbone,
+            "backward_states": self.backward_states,
             "memory_dropout": self.memory_dropout,
             "zoneout": self.zoneout,
             "activation": keras.activations.serialize(self.activation),

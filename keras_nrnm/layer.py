@@ -13,6 +13,8 @@ CELL_ARGS = (
     "window",
     "num_heads",
     "attention",
+    "backbone",
+    "backward_states",
     "memory_dropout",
     "zoneout",
     "activation",
@@ -57,6 +59,9 @@ class NRNM(keras.layers.RNN):
         window: The memory is updated every `window` steps. Default: 4.
         num_heads: Attention heads, must divide `units`. Default: 4.
         attention: `False` for the "NRNM w/o SA" ablation (Fig. 7).
+        backbone: `"lstm"` (default), `"gru"` or `"simple"` (Fig. 7).
+        backward_states: `True` when the inputs end with a backward pass's
+            hidden states for the memory (Eq. 18; see `BidirectionalNRNM`).
         memory_dropout: Dropout on the memory read by the backbone.
         zoneout: Zoneout rate on `h` and `c`.
         activation, recurrent_activation, use_bias, kernel_initializer,
@@ -69,7 +74,8 @@ class NRNM(keras.layers.RNN):
         return_sequences: Boolean. Whether to return the last output or the
             full sequence. Default: `False`.
         return_state: Boolean. Whether to return `[output, h, c]` like
-            `keras.layers.LSTM`. The memory and block buffers are internal
+            `keras.layers.LSTM` (`[output, h]` with the gru and simple
+            backbones, like `GRU` and `SimpleRNN`). The memory and block buffers are internal
             state: they are kept across calls by `stateful=True`, and start
             from zeros when `initial_state=[h, c]` is given.
         go_backwards: Boolean. Process the sequence backwards.
@@ -91,7 +97,7 @@ class NRNM(keras.layers.RNN):
     Returns:
         `(batch, units)`, or `(batch, timesteps, units)` with
         `return_sequences=True`; with `return_state=True`, the list
-        `[output, h, c]`.
+        `[output, h, c]` (`[output, h]` for the gru and simple backbones).
 
     Example:
 
@@ -114,6 +120,8 @@ class NRNM(keras.layers.RNN):
         window=4,
         num_heads=4,
         attention=True,
+        backbone="lstm",
+        backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
         activation="tanh",
@@ -171,14 +179,16 @@ class NRNM(keras.layers.RNN):
         full = len(self.cell.state_size)
         if len(initial_state) == full:
             return initial_state
-        if len(initial_state) != 2:
+        given = self._returned_states
+        if len(initial_state) != given:
+            names = "[h, c]" if given == 2 else "[h]"
             raise ValueError(
-                "Argument `initial_state` must be `[h, c]` or the full list "
+                f"Argument `initial_state` must be `{names}` or the full list "
                 f"of {full} NRNMCell states. Received a list of "
                 f"{len(initial_state)} tensors."
             )
         zeros = self.cell.get_initial_state(batch_size)
-        return initial_state + zeros[2:]
+        return initial_state + zeros[given:]
 
     def build(self, sequences_shape, initial_state_shape=None):
         super().build(sequences_shape, initial_state_shape)
@@ -204,19 +214,24 @@ class NRNM(keras.layers.RNN):
             sequences, initial_state=initial_state, mask=mask, training=training
         )
         if self.return_state:
-            return [result[0], result[1], result[2]]
+            return list(result[: 1 + self._returned_states])
         return result
+
+    @property
+    def _returned_states(self):
+        """`h, c` for the LSTM backbone, `h` for the others."""
+        return 2 if self.cell.backbone == "lstm" else 1
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         shapes = super().compute_output_shape(sequences_shape)
         if self.return_state:
-            return list(shapes[:3])
+            return list(shapes[: 1 + self._returned_states])
         return shapes
 
     def compute_mask(self, _, mask):
         output_mask = super().compute_mask(_, mask)
         if self.return_state:
-            return output_mask[:3]
+            return output_mask[: 1 + self._returned_states]
         return output_mask
 
     def get_config(self):

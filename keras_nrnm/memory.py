@@ -162,6 +162,9 @@ class NonLocalMemory(keras.layers.Layer):
         num_heads: Positive integer dividing `units`, attention heads.
         attention: `False` replaces self-attention by concatenation and a
             linear map (the paper's "NRNM w/o SA").
+        backward_states: `True` when a backward pass's hidden states join
+            the source units (Eq. 18): sampled at the same positions as the
+            forward ones, after them.
         unit_forget_bias: If `True`, the memory forget gate's bias starts
             at 1 (as in the authors' code).
         kernel_initializer, bias_initializer, kernel_regularizer,
@@ -176,6 +179,8 @@ class NonLocalMemory(keras.layers.Layer):
         real: boolean `(batch, block_size)`, `False` for positions before
             the start of the sequence (padding, ignored as keys and gate
             inputs).
+        backward_block: `(batch, block_size, units)`, the backward hidden
+            states of the block (with `backward_states=True`).
         return_attention_scores: also return the list of `W_att`, one
             `(batch, heads, num_slots, units of that stride)` per stride.
 
@@ -184,7 +189,7 @@ class NonLocalMemory(keras.layers.Layer):
     """
 
     def __init__(self, units, block_size, strides=(4,), num_heads=4,
-                 attention=True, unit_forget_bias=True,
+                 attention=True, backward_states=False, unit_forget_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
@@ -194,6 +199,7 @@ class NonLocalMemory(keras.layers.Layer):
         self.num_heads = validation.positive_int("num_heads", num_heads)
         validation.divides("num_heads", self.num_heads, "units", self.units)
         self.attention = bool(attention)
+        self.backward_states = bool(backward_states)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -216,9 +222,11 @@ class NonLocalMemory(keras.layers.Layer):
 
     def build(self, hidden_block_shape=None, *args, **kwargs):
         d, n = self.units, self.num_slots
+        hidden_units = 2 * n if self.backward_states else n
         self.blocks = [
             NonLocalBlock(
-                d, n, n + len(self.input_positions(s)), self.num_heads,
+                d, n, hidden_units + len(self.input_positions(s)),
+                self.num_heads,
                 attention=self.attention,
                 name="non_local" if len(self.strides) == 1 else f"non_local_s{s}",
                 **_dense_kwargs(self))
@@ -261,18 +269,25 @@ class NonLocalMemory(keras.layers.Layer):
         self.built = True
 
     # Eq. 5-7 -----------------------------------------------------------------
-    def scale_embeddings(self, hidden_block, input_block, real):
-        """Eq. 5-6 once per stride: lists of `M~^s` and of `W_att`."""
+    def scale_embeddings(self, hidden_block, input_block, real,
+                         backward_block=None):
+        """Eq. 5-6 once per stride: lists of `M~^s` and of `W_att`. The
+        source units are the sampled hidden states, [the backward ones,]
+        then the inputs of that stride's block."""
         embeddings, scores = [], []
         for stride, block in zip(self.strides, self.blocks):
             slots = self.slot_positions(stride)
             inputs = self.input_positions(stride)
             hidden_units = ops.take(hidden_block, slots, axis=1)
-            source = ops.concatenate(
-                [hidden_units, ops.take(input_block, inputs, axis=1)], axis=1)
-            unit_mask = ops.concatenate(
-                [ops.take(real, slots, axis=1), ops.take(real, inputs, axis=1)],
-                axis=1)
+            units = [hidden_units]
+            masks = [ops.take(real, slots, axis=1)]
+            if self.backward_states:
+                units.append(ops.take(backward_block, slots, axis=1))
+                masks.append(masks[0])
+            units.append(ops.take(input_block, inputs, axis=1))
+            masks.append(ops.take(real, inputs, axis=1))
+            source = ops.concatenate(units, axis=1)
+            unit_mask = ops.concatenate(masks, axis=1)
             embedding, score = block(hidden_units, source, unit_mask)
             embeddings.append(embedding)
             scores.append(score)
@@ -303,9 +318,13 @@ class NonLocalMemory(keras.layers.Layer):
 
     # Eq. 8 -------------------------------------------------------------------
     def call(self, hidden_block, input_block, memory, real,
-             return_attention_scores=False):
+             backward_block=None, return_attention_scores=False):
+        if self.backward_states and backward_block is None:
+            raise ValueError(
+                "This NonLocalMemory was made with backward_states=True: "
+                "pass `backward_block`.")
         embeddings, scores = self.scale_embeddings(hidden_block, input_block,
-                                                   real)
+                                                   real, backward_block)
         embedding = self.fuse(embeddings)
         input_gate, forget_gate = self.gates(input_block, memory, real)
         new_memory = input_gate * ops.tanh(embedding) + forget_gate * memory
@@ -321,6 +340,7 @@ class NonLocalMemory(keras.layers.Layer):
         config.update(
             units=self.units, block_size=self.block_size,
             strides=list(self.strides), num_heads=self.num_heads,
-            attention=self.attention, unit_forget_bias=self.unit_forget_bias,
+            attention=self.attention, backward_states=self.backward_states,
+            unit_forget_bias=self.unit_forget_bias,
             **_serialized_init_reg(self))
         return config

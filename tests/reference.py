@@ -69,7 +69,8 @@ def cell_weights(cell):
         w["b_m"] = _f(cell.memory_gate_bias)
     else:
         w["b"], w["b_x"], w["b_m"] = (
-            np.zeros(4 * d), np.zeros(d), np.zeros(cell.num_slots * d))
+            np.zeros(w["W"].shape[1]), np.zeros(d),
+            np.zeros(cell.num_slots * d))
     return w
 
 
@@ -87,7 +88,8 @@ def attention(w, queries, units, valid):
 
 
 def scale_embedding(w, hidden_units, input_units, valid_hidden, valid_inputs):
-    """Eq. 5-6 for one stride: the embedding M~ of the sampled slots."""
+    """Eq. 5-6 for one stride: the embedding M~ of the sampled slots. The
+    queries are `hidden_units`; the keys are those and `input_units`."""
     source = np.concatenate([hidden_units, input_units])  # C
     valid = np.concatenate([valid_hidden, valid_inputs])
     if "attention" in w:
@@ -113,21 +115,27 @@ def fuse(w, embeddings):
     return per_slot @ w["W_fuse"] + w["b_fuse"]
 
 
-def memory_update(w, hidden, inputs, memory, t, block_size, strides):
-    """Eq. 5-9 for the block ending at step t. `hidden` and `inputs` map a
-    step number to its hidden state / projected input."""
+def memory_update(w, hidden, inputs, memory, t, block_size, strides,
+                  backward=None):
+    """Eq. 5-9 for the block ending at step t. `hidden`, `inputs` (and
+    `backward`, Eq. 18) map a step number to its hidden state / projected
+    input / backward hidden state."""
     slots = memory.shape[0]
     zero = np.zeros(memory.shape[1])
     embeddings = []
     for stride, scale in zip(strides, w["scales"]):
         sampled = [t - j * stride for j in reversed(range(slots))]
         block = range(t - stride * slots + 1, t + 1)
+        queries = np.stack([hidden.get(u, zero) for u in sampled])
+        extra = np.zeros((0, len(zero)))
+        if backward is not None:  # Eq. 18: backward states join the units
+            extra = np.stack([backward.get(u, zero) for u in sampled])
         embeddings.append(scale_embedding(
-            scale,
-            np.stack([hidden.get(u, zero) for u in sampled]),
-            np.stack([inputs.get(u, zero) for u in block]),
+            scale, queries,
+            np.concatenate([extra] + [inputs.get(u, zero)[None] for u in block]),
             np.array([u >= 0 for u in sampled]),
-            np.array([u >= 0 for u in block])))
+            np.array([u >= 0 for u in sampled] * (backward is not None)
+                     + [u >= 0 for u in block])))
     m_tilde = fuse(w, embeddings)
     gate_in = np.concatenate(
         [np.stack([inputs.get(u, zero) for u in range(t - block_size + 1, t + 1)]),
@@ -137,28 +145,77 @@ def memory_update(w, hidden, inputs, memory, t, block_size, strides):
     return g_i * np.tanh(m_tilde) + g_f * memory  # Eq. 8
 
 
-def run_sequence(w, x, units, block_size, strides, window):
+def backbone_step(w, backbone, x_t, h, c, memory_term):
+    """Eq. 10-13 (LSTM), or the memory term in the candidate (GRU, RNN)."""
+    z = x_t @ w["W"] + w["b"]
+    d = len(h)
+    if backbone == "lstm":
+        z_i, z_f, z_c, z_o = np.split(z + h @ w["U"], 4)
+        c = sigmoid(z_f) * c + sigmoid(z_i) * np.tanh(z_c) + memory_term  # Eq. 10
+        return sigmoid(z_o) * np.tanh(c), c  # Eq. 13
+    if backbone == "gru":
+        x_z, x_r, x_h = np.split(z, 3)
+        u_z, u_r, u_h = w["U"][:, :d], w["U"][:, d:2 * d], w["U"][:, 2 * d:]
+        update = sigmoid(x_z + h @ u_z)
+        reset = sigmoid(x_r + h @ u_r)
+        candidate = np.tanh(x_h + (reset * h) @ u_h + memory_term)
+        return update * h + (1 - update) * candidate, c
+    return np.tanh(z + h @ w["U"] + memory_term), c  # simple RNN
+
+
+def run_sequence(w, x, units, block_size, strides, window, backbone="lstm",
+                 backward_states=False):
     """One unpadded sequence `(T, D)` -> outputs `(T, d)`, final h, c, M, and
-    the step numbers after which the memory was updated."""
+    the step numbers after which the memory was updated. With
+    `backward_states`, the last `units` features of x are backward hidden
+    states (Eq. 18)."""
     d = units
     n = block_size // max(strides)
     h, c, memory = np.zeros(d), np.zeros(d), np.zeros((n, d))
     hidden, inputs, outputs, updates = {}, {}, [], []
+    backward = {} if backward_states else None
     for t, x_t in enumerate(np.asarray(x, "float64")):
+        if backward_states:
+            x_t, backward[t] = x_t[:-d], x_t[-d:]
         v_m = memory.reshape(-1)  # Eq. 10: flatten(M_{t-win})
-        z = x_t @ w["W"] + h @ w["U"] + w["b"]
-        z_i, z_f, z_c, z_o = np.split(z, 4)
         g_m = sigmoid(x_t @ w["W_m"] + v_m @ w["U_m"] + w["b_m"])  # Eq. 12
-        c = (sigmoid(z_f) * c + sigmoid(z_i) * np.tanh(z_c)
-             + (g_m * v_m) @ w["P"])  # Eq. 10
-        h = sigmoid(z_o) * np.tanh(c)  # Eq. 13
+        h, c = backbone_step(w, backbone, x_t, h, c, (g_m * v_m) @ w["P"])
         hidden[t], inputs[t] = h, x_t @ w["W_x"] + w["b_x"]
         outputs.append(h)
         if (t + 1) % window == 0:
             memory = memory_update(w, hidden, inputs, memory, t, block_size,
-                                   strides)
+                                   strides, backward)
             updates.append(t)
     return np.stack(outputs), h, c, memory, updates
+
+
+def lstm_forward(lstm_cell, x):
+    """A plain Keras LSTM cell over `(T, D)`, for the backward pass."""
+    W, U = _f(lstm_cell.kernel), _f(lstm_cell.recurrent_kernel)
+    b = _f(lstm_cell.bias)
+    h = c = np.zeros(U.shape[0])
+    out = []
+    for x_t in np.asarray(x, "float64"):
+        z_i, z_f, z_c, z_o = np.split(x_t @ W + h @ U + b, 4)
+        c = sigmoid(z_f) * c + sigmoid(z_i) * np.tanh(z_c)
+        h = sigmoid(z_o) * np.tanh(c)
+        out.append(h)
+    return np.stack(out)
+
+
+def bidirectional_forward(layer, x):
+    """Outputs `(batch, T, 2d)` of a `BidirectionalNRNM` on unpadded x."""
+    cell = layer.forward_layer.cell
+    w = cell_weights(cell)
+    result = []
+    for seq in np.asarray(x, "float64"):
+        backward = lstm_forward(layer.backward_layer.cell, seq[::-1])[::-1]
+        forward = run_sequence(
+            w, np.concatenate([seq, backward], axis=1), cell.units,
+            cell.block_size, cell.memory_strides, cell.window, cell.backbone,
+            backward_states=True)[0]
+        result.append(np.concatenate([forward, backward], axis=1))
+    return np.stack(result)
 
 
 def nrnm_forward(cell, x):
@@ -166,6 +223,6 @@ def nrnm_forward(cell, x):
     w = cell_weights(cell)
     return np.stack([
         run_sequence(w, seq, cell.units, cell.block_size, cell.memory_strides,
-                     cell.window)[0]
+                     cell.window, cell.backbone, cell.backward_states)[0]
         for seq in np.asarray(x)
     ])

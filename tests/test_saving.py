@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from conftest import random_inputs, randomize_weights
-from keras_nrnm import NRNM, NRNMCell, NonLocalMemory
+from keras_nrnm import BidirectionalNRNM, NRNM, NRNMCell, NonLocalMemory
 
 pytestmark = pytest.mark.core
 
@@ -31,6 +31,12 @@ MODELS = {
     "multiscale_without_attention": lambda: [NRNM(
         8, block_size=6, strides=(1, 3), window=2, num_heads=2,
         attention=False)],
+    "gru_backbone": lambda: [NRNM(8, num_heads=2, backbone="gru",
+                                  return_sequences=True),
+                             keras.layers.GlobalMaxPooling1D()],
+    "bidirectional_memory": lambda: [keras.layers.Masking(0.0),
+                                     BidirectionalNRNM(8, block_size=4, stride=2,
+                                                       window=2, num_heads=2)],
     "multiscale": lambda: [NRNM(8, block_size=6, strides=(1, 2, 3), window=4,
                                 num_heads=2)],
 }
@@ -71,6 +77,9 @@ def test_saved_model_predicts_identically(name, tmp_path):
     (NonLocalMemory, dict(units=4, block_size=6, strides=(1, 3), num_heads=2,
                           attention=False)),
     (NRNM, dict(units=8, block_size=10, strides=(1, 3, 5), num_heads=2)),
+    (NRNM, dict(units=8, backbone="simple", num_heads=2)),
+    (BidirectionalNRNM, dict(units=8, block_size=4, stride=2, num_heads=2,
+                             zoneout=0.1, return_sequences=False)),
 ])
 def test_config_round_trip_is_exact(cls, kwargs):
     layer = cls(**kwargs)

@@ -91,3 +91,77 @@ def test_without_self_attention_uses_a_linear_map():
     _, scores = memory.scale_embeddings(random_inputs((2, 4, 8)),
                                         random_inputs((2, 4, 8), seed=1), real)
     assert scores == [None]
+
+
+@pytest.mark.parametrize("backbone", ["gru", "simple"])
+def test_backbones_match_reference_and_return_h(backbone):
+    layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
+                 backbone=backbone, return_sequences=True, return_state=True)
+    x = random_inputs((2, 10, 3), seed=6)
+    layer(x)
+    randomize_weights(layer, seed=6)
+    seq, h = layer(x)  # [output, h], like keras.layers.GRU / SimpleRNN
+    np.testing.assert_allclose(ops.convert_to_numpy(seq),
+                               reference.nrnm_forward(layer.cell, x), atol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(h),
+                               ops.convert_to_numpy(seq)[:, -1], atol=1e-6)
+    gates = {"gru": 3, "simple": 1}[backbone]
+    assert layer.cell.kernel.shape == (3, gates * 8)
+    h0 = random_inputs((2, 8), seed=7)
+    short = layer(x, initial_state=[h0])
+    full = layer(x, initial_state=[h0] + [np.zeros((2, s), "float32")
+                                          for s in layer.cell.state_size[1:]])
+    np.testing.assert_allclose(ops.convert_to_numpy(short[0]),
+                               ops.convert_to_numpy(full[0]), atol=1e-6)
+    with pytest.raises(ValueError, match=r"`\[h\]` or the full list"):
+        layer(x, initial_state=[h0, h0])
+
+
+def test_memory_reaches_gru_and_simple_backbones():
+    # Before the first update (after step win-1) the memory is empty and the
+    # backbone is a plain RNN; after it, the memory changes the outputs.
+    for backbone in ("gru", "simple"):
+        layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
+                     backbone=backbone, return_sequences=True)
+        x = random_inputs((1, 8, 3), seed=8)
+        layer(x)
+        randomize_weights(layer, seed=8)
+        base = ops.convert_to_numpy(layer(x))
+        layer.cell.memory_projection.assign(
+            np.zeros(layer.cell.memory_projection.shape, "float32"))
+        cut = ops.convert_to_numpy(layer(x))
+        np.testing.assert_allclose(cut[:, :3], base[:, :3], atol=1e-6)
+        assert np.abs(cut[:, 3:] - base[:, 3:]).max() > 1e-4, backbone
+
+
+def test_bidirectional_memory_matches_reference():
+    from keras_nrnm import BidirectionalNRNM
+
+    layer = BidirectionalNRNM(8, block_size=4, stride=2, window=2, num_heads=2)
+    x = random_inputs((2, 9, 3), seed=9)
+    assert tuple(layer(x).shape) == (2, 9, 16)
+    randomize_weights(layer, seed=9)
+    np.testing.assert_allclose(ops.convert_to_numpy(layer(x)),
+                               reference.bidirectional_forward(layer, x),
+                               atol=1e-5)
+    # Eq. 18: 2 forward + 2 backward hidden units + 4 inputs per block.
+    assert layer.forward_layer.cell.memory.blocks[0].num_units == 8
+
+
+def test_bidirectional_memory_sees_the_future_through_the_memory():
+    from keras_nrnm import BidirectionalNRNM
+
+    bidirectional = BidirectionalNRNM(8, block_size=4, stride=2, window=2,
+                                      num_heads=2)
+    x = random_inputs((1, 10, 3), seed=10)
+    bidirectional(x)
+    randomize_weights(bidirectional, seed=10)
+    changed = x.copy()
+    changed[:, -1] += 2.0  # the last step only
+    forward = lambda inp: ops.convert_to_numpy(bidirectional(inp))[..., :8]  # noqa: E731
+    before, after = forward(x), forward(changed)
+    # Steps 0-1 precede the first memory update: a forward pass cannot know
+    # the future there. From step 2 on, the memory holds backward states,
+    # which saw the last step.
+    np.testing.assert_allclose(after[:, :2], before[:, :2], atol=1e-6)
+    assert np.abs(after[:, 2:9] - before[:, 2:9]).max() > 1e-4
