@@ -36,16 +36,15 @@ def attention_maps(layer, inputs):
         `attention=False` there are no attention weights and the list is
         empty.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_nrnm import NRNM, attention_maps
-    >>> layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)
-    >>> x = np.random.random((1, 9, 3)).astype("float32")
-    >>> _ = layer(x)
-    >>> maps = attention_maps(layer, x)
-    >>> [m["step"] for m in maps], maps[0]["weights"].shape
-    ([3, 7], (1, 2, 2, 6))
+    Examples:
+        >>> import numpy as np
+        >>> from keras_nrnm import NRNM, attention_maps
+        >>> layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)
+        >>> x = np.random.random((1, 9, 3)).astype("float32")
+        >>> _ = layer(x)
+        >>> maps = attention_maps(layer, x)
+        >>> [m["step"] for m in maps], maps[0]["weights"].shape
+        ([3, 7], (1, 2, 2, 6))
     """
     cell = getattr(layer, "cell", None)
     memory = getattr(cell, "memory", None)
@@ -117,15 +116,14 @@ def plot_attention(maps, path, sample=0, updates=None, title=None):
     Returns:
         `path`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_nrnm import NRNM, attention_maps, plot_attention
-    >>> layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)
-    >>> x = np.random.random((1, 9, 3)).astype("float32")
-    >>> _ = layer(x)
-    >>> plot_attention(attention_maps(layer, x), "/tmp/attention.png")
-    '/tmp/attention.png'
+    Examples:
+        >>> import numpy as np
+        >>> from keras_nrnm import NRNM, attention_maps, plot_attention
+        >>> layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)
+        >>> x = np.random.random((1, 9, 3)).astype("float32")
+        >>> _ = layer(x)
+        >>> plot_attention(attention_maps(layer, x), "/tmp/attention.png")
+        '/tmp/attention.png'
     """
     try:
         import matplotlib

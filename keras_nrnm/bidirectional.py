@@ -50,13 +50,12 @@ class BidirectionalNRNM(keras.layers.Layer):
     Returns:
         `(batch, timesteps, 2 * units)`, or `(batch, 2 * units)`.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_nrnm import BidirectionalNRNM
-    >>> x = np.random.random((2, 12, 5)).astype("float32")
-    >>> BidirectionalNRNM(8, num_heads=2)(x).shape
-    (2, 12, 16)
+    Examples:
+        >>> import numpy as np
+        >>> from keras_nrnm import BidirectionalNRNM
+        >>> x = np.random.random((2, 12, 5)).astype("float32")
+        >>> tuple(BidirectionalNRNM(8, num_heads=2)(x).shape)
+        (2, 12, 16)
     """
 
     def __init__(self, units, return_sequences=True, **kwargs):

@@ -98,18 +98,17 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     Returns:
         `(h, new_states)`.
 
-    Example:
-
-    >>> import numpy as np, keras
-    >>> from keras_nrnm import NRNMCell
-    >>> x = np.random.random((4, 10, 8)).astype("float32")
-    >>> rnn = keras.layers.RNN(NRNMCell(16, block_size=4, stride=2, window=2))
-    >>> rnn(x).shape
-    (4, 16)
-    >>> stacked = keras.layers.RNN(
-    ...     [keras.layers.LSTMCell(16), NRNMCell(16, num_heads=2)])
-    >>> stacked(x).shape
-    (4, 16)
+    Examples:
+        >>> import numpy as np, keras
+        >>> from keras_nrnm import NRNMCell
+        >>> x = np.random.random((4, 10, 8)).astype("float32")
+        >>> rnn = keras.layers.RNN(NRNMCell(16, block_size=4, stride=2, window=2))
+        >>> tuple(rnn(x).shape)
+        (4, 16)
+        >>> stacked = keras.layers.RNN(
+        ...     [keras.layers.LSTMCell(16), NRNMCell(16, num_heads=2)])
+        >>> tuple(stacked(x).shape)
+        (4, 16)
     """
 
     def __init__(

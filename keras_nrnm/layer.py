@@ -64,13 +64,31 @@ class NRNM(keras.layers.RNN):
             hidden states for the memory (Eq. 18; see `BidirectionalNRNM`).
         memory_dropout: Dropout on the memory read by the backbone.
         zoneout: Zoneout rate on `h` and `c`.
-        activation, recurrent_activation, use_bias, kernel_initializer,
-            recurrent_initializer, bias_initializer, unit_forget_bias,
-            kernel_regularizer, recurrent_regularizer, bias_regularizer,
-            activity_regularizer, kernel_constraint, recurrent_constraint,
-            bias_constraint, dropout, recurrent_dropout, seed: as in
-            `keras.layers.LSTM` (see `NRNMCell` for how they apply to the
-            memory's weights).
+        activation: Activation of the candidate and output. Default: `"tanh"`.
+        recurrent_activation: Activation of the gates, the memory gate
+            included. Default: `"sigmoid"`.
+        use_bias: Boolean, whether the backbone uses bias vectors.
+        kernel_initializer: Initializer for the input kernels (backbone,
+            input units, memory gate), the memory projection and the
+            memory's dense maps. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer for the recurrent kernels
+            (backbone and memory gate). Default: `"orthogonal"`.
+        bias_initializer: Initializer for the biases. Default: `"zeros"`.
+        unit_forget_bias: Boolean. Add 1 to the LSTM forget-gate bias and
+            start the memory forget-gate bias at 1. Default: `True`.
+        kernel_regularizer: Regularizer for every input kernel and the
+            memory's dense kernels.
+        recurrent_regularizer: Regularizer for the recurrent kernels.
+        bias_regularizer: Regularizer for the biases.
+        activity_regularizer: Regularizer for the layer's output.
+        kernel_constraint: Constraint for the backbone's input kernel.
+        recurrent_constraint: Constraint for the backbone's recurrent kernel.
+        bias_constraint: Constraint for the backbone's bias.
+        dropout: Float in [0, 1), dropout on the inputs (one mask per
+            sequence).
+        recurrent_dropout: Float in [0, 1), dropout on `h_{t-1}` in the
+            recurrent product.
+        seed: Random seed for the dropout and zoneout masks.
         return_sequences: Boolean. Whether to return the last output or the
             full sequence. Default: `False`.
         return_state: Boolean. Whether to return `[output, h, c]` like
@@ -99,16 +117,15 @@ class NRNM(keras.layers.RNN):
         `return_sequences=True`; with `return_state=True`, the list
         `[output, h, c]` (`[output, h]` for the gru and simple backbones).
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_nrnm import NRNM
-    >>> x = np.random.random((4, 12, 8)).astype("float32")
-    >>> NRNM(16, block_size=4, stride=2, window=2)(x).shape
-    (4, 16)
-    >>> seq, h, c = NRNM(16, return_sequences=True, return_state=True)(x)
-    >>> seq.shape, h.shape, c.shape
-    ((4, 12, 16), (4, 16), (4, 16))
+    Examples:
+        >>> import numpy as np
+        >>> from keras_nrnm import NRNM
+        >>> x = np.random.random((4, 12, 8)).astype("float32")
+        >>> tuple(NRNM(16, block_size=4, stride=2, window=2)(x).shape)
+        (4, 16)
+        >>> seq, h, c = NRNM(16, return_sequences=True, return_state=True)(x)
+        >>> tuple(seq.shape), tuple(h.shape), tuple(c.shape)
+        ((4, 12, 16), (4, 16), (4, 16))
     """
 
     def __init__(

@@ -39,8 +39,10 @@ class NonLocalBlock(keras.layers.Layer):
         num_units: number of source units (`num_slots` + the block's inputs).
         num_heads: attention heads (dividing `units`).
         attention: `True` for self-attention, `False` for the ablation.
-        kernel_initializer, bias_initializer, kernel_regularizer,
-            bias_regularizer: for the dense maps.
+        kernel_initializer: Initializer for the dense kernels.
+        bias_initializer: Initializer for the dense biases.
+        kernel_regularizer: Regularizer for the dense kernels.
+        bias_regularizer: Regularizer for the dense biases.
 
     Call arguments:
         hidden_units: `(batch, num_slots, units)`.
@@ -167,8 +169,10 @@ class NonLocalMemory(keras.layers.Layer):
             forward ones, after them.
         unit_forget_bias: If `True`, the memory forget gate's bias starts
             at 1 (as in the authors' code).
-        kernel_initializer, bias_initializer, kernel_regularizer,
-            bias_regularizer: for every dense map of the memory.
+        kernel_initializer: Initializer for every dense kernel of the memory.
+        bias_initializer: Initializer for every bias of the memory.
+        kernel_regularizer: Regularizer for every dense kernel of the memory.
+        bias_regularizer: Regularizer for every bias of the memory.
 
     Call arguments:
         hidden_block: `(batch, block_size, units)`, the block's hidden

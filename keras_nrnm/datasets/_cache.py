@@ -60,10 +60,9 @@ def cache_dir(create=True):
     Raises:
         OSError: neither that folder nor the fallback can be created.
 
-    Example:
-
-    >>> cache_dir()  # with KERAS_HOME unset
-    '/home/me/.keras/datasets/keras_nrnm'
+    Examples:
+        >>> cache_dir()  # <KERAS_HOME or ~/.keras>/datasets/keras_nrnm
+        '.../datasets/keras_nrnm'
     """
     path = os.path.join(keras_home(), CACHE_SUBDIR)
     if not create:

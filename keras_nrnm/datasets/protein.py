@@ -64,11 +64,10 @@ def load_protein_file(path, sequence_length=SEQUENCE_LENGTH):
         ValueError: unreadable file or wrong shape (message names the file
             and the expected shape).
 
-    Example:
-
-    >>> x, y, mask = load_protein_file("cb513+profile_split1.npy.gz")
-    >>> x.shape, y.shape
-    ((514, 700, 42), (514, 700))
+    Examples:
+        >>> x, y, mask = load_protein_file("cb513+profile_split1.npy.gz")  # doctest: +SKIP
+        >>> x.shape, y.shape  # doctest: +SKIP
+        ((514, 700, 42), (514, 700))
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -112,10 +111,9 @@ def load_cb6133(path, sequence_length=SEQUENCE_LENGTH):
     Raises:
         FileNotFoundError, ValueError: see `load_protein_file`.
 
-    Example:
-
-    >>> x_train, y_train, mask_train = load_cb6133(
-    ...     "cullpdb+profile_6133_filtered.npy.gz")
+    Examples:
+        >>> x_train, y_train, mask_train = load_cb6133(  # doctest: +SKIP
+        ...     "cullpdb+profile_6133_filtered.npy.gz")
     """
     return load_protein_file(path, sequence_length)
 
@@ -135,8 +133,7 @@ def load_cb513(path, sequence_length=SEQUENCE_LENGTH):
     Raises:
         FileNotFoundError, ValueError: see `load_protein_file`.
 
-    Example:
-
-    >>> x_test, y_test, mask_test = load_cb513("cb513+profile_split1.npy.gz")
+    Examples:
+        >>> x_test, y_test, mask_test = load_cb513("cb513+profile_split1.npy.gz")  # doctest: +SKIP
     """
     return load_protein_file(path, sequence_length)

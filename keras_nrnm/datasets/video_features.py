@@ -58,10 +58,9 @@ def read_video_labels(labels_file, num_classes=None):
         FileNotFoundError: no such file.
         ValueError: a bad row (message names the file and line number).
 
-    Example:
-
-    >>> read_video_labels("labels.csv")  # "v1,c001;c003" and "v2,2 0"
-    (['v1', 'v2'], [[1, 3], [2, 0]])
+    Examples:
+        >>> read_video_labels("labels.csv")  # "v1,c001;c003" and "v2,2 0"  # doctest: +SKIP
+        (['v1', 'v2'], [[1, 3], [2, 0]])
     """
     labels_file = os.fspath(labels_file)
     if not os.path.isfile(labels_file):
@@ -135,12 +134,11 @@ def load_video_features(features_dir, labels_file, num_classes, length=64,
         ValueError: a bad labels row (file and line named), a feature file
             that is not a 2D array or has a different feature size (named).
 
-    Example:
-
-    >>> x, y, ids = load_video_features("charades_i3d/", "Charades_v1_train.csv",
-    ...                                 num_classes=157, length=64)
-    >>> y.shape
-    (7985, 157)
+    Examples:
+        >>> x, y, ids = load_video_features("charades_i3d/", "Charades_v1_train.csv",  # doctest: +SKIP
+        ...                                 num_classes=157, length=64)
+        >>> y.shape  # doctest: +SKIP
+        (7985, 157)
     """
     check_sampling(sampling)
     features_dir = os.fspath(features_dir)

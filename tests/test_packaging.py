@@ -1,0 +1,62 @@
+"""The wheel holds the package only, and installs and imports in a fresh venv."""
+
+import os
+import pathlib
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(out), str(ROOT)],
+        check=True, capture_output=True, text=True, timeout=600)
+    (path,) = out.glob("keras_nrnm-*.whl")
+    return path
+
+
+def test_wheel_holds_the_package_only(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/")[0] for name in names}
+    assert top == {"keras_nrnm", wheel.name.split("-")[0] + "-"
+                   + wheel.name.split("-")[1] + ".dist-info"}
+    assert "keras_nrnm/py.typed" in names
+    assert "keras_nrnm/datasets/hapt.py" in names
+    assert not any(n.endswith((".npz", ".npy", ".csv", ".pkl", ".gz")) for n in names)
+    metadata = zipfile.ZipFile(wheel).read(
+        [n for n in names if n.endswith("METADATA")][0]).decode()
+    assert "Requires-Dist: keras>=3.0" in metadata
+    assert "Requires-Python: >=3.10" in metadata
+
+
+def test_wheel_installs_and_imports_in_a_fresh_venv(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    # The wheel alone (its dependencies come from this environment's
+    # site-packages, so the test needs no download).
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                    str(wheel)], check=True, timeout=600)
+    site = sysconfig.get_paths()["purelib"]
+    env = {**os.environ, "PYTHONPATH": site, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    code = ("import keras_nrnm, numpy as np; "
+            "print(keras_nrnm.__file__); print(keras_nrnm.__version__); "
+            "print(tuple(keras_nrnm.NRNM(4, num_heads=2)"
+            "(np.zeros((1, 5, 3), 'float32')).shape))")
+    result = subprocess.run([str(python), "-c", code], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    file, version, shape = result.stdout.strip().split("\n")[-3:]
+    assert str(env_dir) in file  # the installed wheel, not the source tree
+    from keras_nrnm import __version__
+    assert version == __version__
+    assert shape == "(1, 4)"
