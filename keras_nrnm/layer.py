@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_nrnm import fast_path
 from keras_nrnm.cell import NRNMCell
 
 # Arguments of NRNMCell that NRNM passes through, in NRNMCell's order.
@@ -214,6 +215,20 @@ class NRNM(keras.layers.RNN):
         # received shapes, instead of a shape error deep in a matmul.
         self.input_spec = keras.layers.InputSpec(
             ndim=3, axes={-1: sequences_shape[-1]}
+        )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """The windowed fast path (`keras_nrnm/fast_path.py`); the cell path
+        of `keras.layers.RNN` only with `unroll=True`. Both give the same
+        values."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if self.unroll:
+            return super().inner_loop(
+                sequences, initial_state, mask=mask, training=training
+            )
+        return fast_path.windowed_inner_loop(
+            self, sequences, list(initial_state), mask=mask, training=training
         )
 
     def call(self, sequences, initial_state=None, mask=None, training=False):

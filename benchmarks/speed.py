@@ -1,0 +1,261 @@
+"""Speed and memory of NRNM's fast path against its cell path and Keras's LSTM.
+
+One command prints a table for one configuration:
+
+    python benchmarks/speed.py --backend tensorflow
+    python benchmarks/speed.py --batch 16 --units 128 --lengths 100 300 1000
+
+The model is the one of the paper's skeleton experiments, scaled by the
+options: `--layers` recurrent layers of `--units` (all NRNM, or all LSTM),
+the last one returning its final output, then a Dense softmax over
+`--classes`. Three models of the same size are measured:
+
+- `nrnm`: `keras_nrnm.NRNM` layers (the windowed fast path);
+- `nrnm-cell`: `keras.layers.RNN(keras_nrnm.NRNMCell(...))`, the same
+  weights stepped one step at a time (the reference path);
+- `lstm`: `keras.layers.LSTM`.
+
+Times are medians of `--repeats` calls after `--warmup` calls: a training
+step is `model.train_on_batch` (forward, backward and an Adam update), an
+inference step `model.predict_on_batch`. All models are timed in one process,
+round-robin (one call of each model in turn), so that a change of machine load
+affects them alike; read the ratios, not the absolute times. Memory is the
+peak resident set size (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) of a
+fresh subprocess per model that builds the model, runs the warm-up and a few
+training and inference steps; the table shows the peak minus the process's
+resident size just before the model was built (the framework's own memory
+left out), and the ratio of those increments.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+MODELS = ("nrnm", "nrnm-cell", "lstm")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", default=os.environ.get(
+        "KERAS_BACKEND", "tensorflow"),
+        choices=["tensorflow", "jax", "torch"])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--length", type=int, default=100,
+                        help="time steps T (ignored when --lengths is given)")
+    parser.add_argument("--lengths", type=int, nargs="+",
+                        help="a sweep over T, e.g. --lengths 100 300 1000")
+    parser.add_argument("--features", type=int, default=150)
+    parser.add_argument("--classes", type=int, default=60)
+    parser.add_argument("--units", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--block-size", type=int, default=8)
+    parser.add_argument("--stride", type=int, default=4)
+    parser.add_argument("--window", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--models", nargs="+", default=list(MODELS),
+                        choices=MODELS)
+    parser.add_argument("--jit-compile", default="auto",
+                        choices=["auto", "true", "false"],
+                        help="passed to model.compile (default: Keras's)")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the memory subprocesses")
+    parser.add_argument("--child", choices=["time", "memory"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# Child side: build, run, measure --------------------------------------------
+
+def rss_now_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def build_model(name, args, steps):
+    import keras
+    from keras_nrnm import NRNM, NRNMCell
+
+    memory_args = dict(block_size=args.block_size, stride=args.stride,
+                       window=args.window, num_heads=args.heads)
+    inputs = keras.Input((steps, args.features), batch_size=args.batch)
+    hidden = inputs
+    for i in range(args.layers):
+        sequences = i < args.layers - 1
+        if name == "nrnm":
+            layer = NRNM(args.units, return_sequences=sequences, **memory_args)
+        elif name == "nrnm-cell":
+            layer = keras.layers.RNN(NRNMCell(args.units, **memory_args),
+                                     return_sequences=sequences)
+        else:
+            layer = keras.layers.LSTM(args.units, return_sequences=sequences)
+        hidden = layer(hidden)
+    outputs = keras.layers.Dense(args.classes, activation="softmax")(hidden)
+    model = keras.Model(inputs, outputs, name=name)
+    jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  jit_compile=jit)
+    return model
+
+
+def data(args, steps):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(args.batch, steps, args.features)).astype("float32")
+    y = rng.integers(0, args.classes, args.batch)
+    return x, y
+
+
+def child_time(args, steps):
+    models = {name: build_model(name, args, steps) for name in args.models}
+    x, y = data(args, steps)
+    calls = {}
+    for name, model in models.items():
+        calls[(name, "train")] = lambda m=model: m.train_on_batch(x, y)
+        calls[(name, "infer")] = lambda m=model: m.predict_on_batch(x)
+    compile_s = {}
+    for key, call in calls.items():
+        start = time.perf_counter()
+        call()
+        compile_s[key] = time.perf_counter() - start
+        for _ in range(args.warmup - 1):
+            call()
+    samples = {key: [] for key in calls}
+    for _ in range(args.repeats):
+        for key, call in calls.items():  # round-robin
+            start = time.perf_counter()
+            call()
+            samples[key].append(time.perf_counter() - start)
+    result = {"params": {n: int(m.count_params()) for n, m in models.items()}}
+    result["median_s"] = {f"{n}/{k}": statistics.median(v)
+                          for (n, k), v in samples.items()}
+    result["first_call_s"] = {f"{n}/{k}": v for (n, k), v in compile_s.items()}
+    result["jit_compile"] = {n: str(m.jit_compile) for n, m in models.items()}
+    return result
+
+
+def child_memory(args, steps):
+    import resource
+
+    x, y = data(args, steps)
+    base = rss_now_kib()
+    model = build_model(args.model, args, steps)
+    for _ in range(args.warmup + 2):
+        model.train_on_batch(x, y)
+        model.predict_on_batch(x)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {"base_kib": base, "peak_kib": peak}
+
+
+def run_child(args, mode, steps, model=None):
+    command = [sys.executable, os.path.abspath(__file__), "--child", mode,
+               "--length", str(steps)]
+    for option in ("batch", "features", "classes", "units", "layers",
+                   "block_size", "stride", "window", "heads", "repeats",
+                   "warmup", "jit_compile"):
+        command += ["--" + option.replace("_", "-"),
+                    str(getattr(args, option))]
+    command += ["--models", *args.models]
+    if model:
+        command += ["--model", model]
+    env = dict(os.environ, KERAS_BACKEND=args.backend,
+               TF_CPP_MIN_LOG_LEVEL="3")
+    output = subprocess.run(command, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+# Parent side: the table ----------------------------------------------------
+
+def ratio(value, reference):
+    return f"{value / reference:.2f}x" if reference else "-"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        steps = args.length
+        result = (child_time if args.child == "time" else child_memory)(
+            args, steps)
+        print(json.dumps(result))
+        return
+    lengths = args.lengths or [args.length]
+    print(f"backend={args.backend} batch={args.batch} "
+          f"features={args.features} classes={args.classes} "
+          f"layers={args.layers}x{args.units} block_size={args.block_size} "
+          f"stride={args.stride} window={args.window} heads={args.heads} "
+          f"repeats={args.repeats} warmup={args.warmup} "
+          f"jit_compile={args.jit_compile}")
+    header = ("T", "model", "params", "train ms", "vs LSTM", "infer ms",
+              "vs LSTM", "peak MiB", "vs LSTM", "first call s")
+    rows = [header]
+    by_length = {}
+    for steps in lengths:
+        timing = run_child(args, "time", steps)
+        memory = {}
+        if not args.no_memory:
+            for name in args.models:
+                result = run_child(args, "memory", steps, model=name)
+                memory[name] = (result["peak_kib"] - result["base_kib"]) / 1024
+        by_length[steps] = timing
+        jit_used = timing["jit_compile"]
+        median = timing["median_s"]
+        for name in args.models:
+            train = median[f"{name}/train"]
+            infer = median[f"{name}/infer"]
+            first = timing["first_call_s"][f"{name}/train"]
+            lstm_train = median.get("lstm/train")
+            lstm_infer = median.get("lstm/infer")
+            mem = memory.get(name)
+            rows.append((
+                str(steps), name, f"{timing['params'][name]:,}",
+                f"{train * 1e3:.0f}",
+                ratio(train, lstm_train) if lstm_train else "-",
+                f"{infer * 1e3:.0f}",
+                ratio(infer, lstm_infer) if lstm_infer else "-",
+                f"{mem:.0f}" if mem is not None else "-",
+                ratio(mem, memory["lstm"]) if mem is not None
+                and memory.get("lstm") else "-",
+                f"{first:.1f}",
+            ))
+        if "nrnm" in args.models and "nrnm-cell" in args.models:
+            rows.append((str(steps), "cell/fast", "",
+                         ratio(median["nrnm-cell/train"],
+                               median["nrnm/train"]), "",
+                         ratio(median["nrnm-cell/infer"],
+                               median["nrnm/infer"]), "", "", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for i, row in enumerate(rows):
+        print("| " + " | ".join(cell.rjust(w) for cell, w in zip(row, widths))
+              + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print("jit_compile as resolved by Keras: " + ", ".join(
+        f"{name}={value}" for name, value in jit_used.items()))
+    if len(lengths) > 1:
+        first = lengths[0]
+        print(f"\nGrowth with T (time at T / time at T={first}):")
+        for name in args.models:
+            base = by_length[first]["median_s"]
+            parts = []
+            for steps in lengths[1:]:
+                now = by_length[steps]["median_s"]
+                parts.append(
+                    f"T={steps}: train {ratio(now[f'{name}/train'], base[f'{name}/train'])}"
+                    f", infer {ratio(now[f'{name}/infer'], base[f'{name}/infer'])}")
+            print(f"  {name}: " + "; ".join(parts))
+
+
+if __name__ == "__main__":
+    main()

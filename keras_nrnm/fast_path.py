@@ -1,0 +1,354 @@
+"""The windowed fast path of `NRNM`: the cell path's values, by windows.
+
+Inside one window of `window` steps the memory is constant, so everything
+that depends only on the inputs and the memory is computed for the whole
+window in batched products instead of once per step:
+
+- the input projections (`x W + b`, `x W_m + b_m`, `x W_x + b_x`) of the
+  window's steps in one matrix product;
+- the memory-gate term `v_m U_m` once, and the memory's contribution
+  `(g_m * v_m) P` for all the window's steps in one product;
+- one memory update (`NRNMCell.update_memory`: the attention) for the whole
+  batch.
+
+Only the recurrent product (`h_{t-1} U`) stays step by step, in a short
+unrolled loop of `window` steps inside an outer loop over windows.
+
+Per-sample step counts and phases are handled by a *timeline*: each sample's
+real (unmasked) steps are gathered to consecutive positions starting at its
+window phase `p` (0 for a fresh state), so that the timeline's window ends are
+exactly the steps after which the cell path updates the memory. The `p`
+positions before a sample's first step stand for the steps already held in
+its block buffers (the initial state); positions after its last real step
+leave its state unchanged. Outputs are gathered back to their original
+positions at the end. So left, right and interior padding, `stateful=True`
+and a full `initial_state` (any phase per sample) all take this path.
+
+The result equals `keras.layers.RNN(NRNMCell(...))` with the same weights:
+outputs, every final state (block buffers and counters included), the masked
+outputs of the backend's `backend.rnn`, and in training the same dropout,
+zoneout and memory-dropout masks (made once per sequence by `RNN.call`).
+"""
+
+from keras import ops
+from keras.src import backend
+
+# Windows of up to this many steps are unrolled in the loop body; longer
+# windows run their steps in an inner loop.
+MAX_UNROLLED_STEPS = 16
+
+
+def _scan(body, carry, xs):
+    """`ops.scan(body, carry, xs)`: loops over the leading axis of `xs`.
+
+    On TensorFlow, `keras.ops.scan` (Keras 3.15) stores the per-step outputs
+    in arrays shaped like the carry, so outputs of another shape fail; the
+    loop of `keras.layers.RNN` (`backend.rnn`, TensorArrays) is used there.
+    """
+    if backend.backend() != "tensorflow":
+        return ops.scan(body, carry, xs)
+
+    def step(inputs, states):
+        new_carry, ys = body(tuple(states), inputs)
+        return ys, list(new_carry)
+
+    # `backend.rnn` reads the length from `inputs.shape[1]` unless given (a
+    # list around a dynamic length keeps it from being read as a bool).
+    length = ops.shape(xs[0])[0]
+    _, ys, new_carry = backend.rnn(
+        step, xs, list(carry), time_major=True,
+        input_length=length if isinstance(length, int) else [length],
+    )
+    return tuple(new_carry), ys
+
+
+def _flat_take(table, index):
+    """`table[index]` along axis 0, for int indices of any shape."""
+    taken = ops.take(table, ops.reshape(index, (-1,)), axis=0)
+    return ops.reshape(
+        taken, tuple(ops.shape(index)) + tuple(ops.shape(table)[1:])
+    )
+
+
+def _ceil_div(a, b):
+    return (a + b - 1) // b
+
+
+def _backbone_step(cell, x_gates, memory_term, h, c, h_in, training):
+    """One backbone step of `NRNMCell.backbone_step` (and zoneout), with the
+    input part `x W + b` and the memory term already computed."""
+    act, rec_act = cell.activation, cell.recurrent_activation
+    d = cell.units
+    if cell.backbone == "lstm":
+        z = x_gates + ops.matmul(h_in, cell.recurrent_kernel)
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        c_new = (rec_act(z_f) * c + rec_act(z_i) * act(z_c) + memory_term)
+        h_new = rec_act(z_o) * act(c_new)
+    elif cell.backbone == "gru":
+        kernel = cell.recurrent_kernel
+        x_z, x_r, x_h = ops.split(x_gates, 3, axis=-1)
+        h_zr = ops.matmul(h_in, kernel[:, : 2 * d])
+        z = rec_act(x_z + h_zr[:, :d])
+        r = rec_act(x_r + h_zr[:, d:])
+        candidate = act(
+            x_h + ops.matmul(r * h_in, kernel[:, 2 * d:]) + memory_term
+        )
+        h_new, c_new = z * h + (1.0 - z) * candidate, c
+    else:  # "simple"
+        h_new = act(
+            x_gates + ops.matmul(h_in, cell.recurrent_kernel) + memory_term
+        )
+        c_new = c
+    h_new = cell.zoneout_step(h_new, h, "h", training)
+    c_new = cell.zoneout_step(c_new, c, "c", training)
+    return h_new, c_new
+
+
+def windowed_inner_loop(layer, sequences, initial_state, mask=None,
+                        training=False):
+    """`NRNM.inner_loop` by windows: `(last_output, outputs, states)` with the
+    conventions of `backend.rnn` (outputs in processing order)."""
+    cell = layer.cell
+    d, k, win, n = cell.units, cell.block_size, cell.window, cell.num_slots
+    dtype = sequences.dtype
+    initial_state = list(initial_state)
+    if backend.backend() == "torch" and layer.stateful:
+        # As `RNN.inner_loop`: the state variables are assigned in place.
+        initial_state = [ops.copy(s) for s in initial_state]
+    h0, c0, memory0 = initial_state[:3]
+    # Block buffers: hidden states, projected inputs[, backward states].
+    blocks0 = [ops.reshape(b, (-1, k * d)) for b in initial_state[3:-1]]
+    counters0 = initial_state[-1]
+
+    if layer.go_backwards:
+        sequences = ops.flip(sequences, axis=1)
+        if mask is not None:
+            mask = ops.flip(mask, axis=1)
+
+    # Masks made once per sequence by `RNN.call` (cached on the cell).
+    recurrent_mask = memory_mask = None
+    if training:
+        if cell.dropout > 0:
+            input_mask = cell.get_dropout_mask(sequences[:, 0, :])
+            sequences = sequences * ops.expand_dims(input_mask, 1)
+        if cell.recurrent_dropout > 0:
+            recurrent_mask = cell.get_recurrent_dropout_mask(h0)
+        if cell.memory_dropout > 0:
+            memory_mask = cell.get_state_masks(h0)["memory"]
+
+    shape = ops.shape(sequences)
+    batch, steps, features = shape[0], shape[1], shape[2]
+    batch_ids = ops.arange(batch, dtype="int32")
+
+    # Per-sample phase in the window, steps already in the block, and number
+    # of real steps.
+    counters = ops.cast(ops.round(ops.cast(counters0, "float32")), "int32")
+    phase = ops.mod(counters[:, 0], win)
+    seen0 = ops.clip(counters[:, 1], 0, k)
+    step_ids = ops.arange(steps, dtype="int32")
+    order = counts = None
+    if mask is None:
+        lengths = ops.full((batch,), steps, dtype="int32")
+    else:
+        mask = ops.cast(mask, "bool")
+        counts = ops.cumsum(ops.cast(mask, "int32"), axis=1)
+        lengths = counts[:, -1]
+        # Real steps first, in order, then the masked ones (unique keys).
+        keys = ops.where(mask, step_ids[None, :], step_ids[None, :] + steps)
+        order = ops.cast(ops.argsort(keys, axis=1), "int32")
+
+    # The timeline, time-major: sample b's real step j sits at position
+    # phase_b + j. A fresh state needs ceil(T / win) windows; one more makes
+    # room for any phase (windows without a real step are skipped).
+    num_windows = _ceil_div(steps, win) + 1
+    total_length = num_windows * win
+    positions = ops.arange(total_length, dtype="int32")
+    rank = positions[:, None] - phase[None, :]  # (total, batch)
+    active = ops.logical_and(rank >= 0, rank < lengths[None, :])
+    source = ops.clip(rank, 0, steps - 1)
+    if order is not None:
+        source = _flat_take(ops.reshape(order, (-1,)),
+                            batch_ids[None, :] * steps + source)
+    timeline = _flat_take(ops.reshape(sequences, (-1, features)),
+                          batch_ids[None, :] * steps + source)
+
+    # Input projections of a window's steps in one product: x W + b,
+    # x W_m + b_m and x W_x + b_x. (Projecting the whole sequence at once is
+    # no faster on CPU and keeps a large tensor alive through the loop.)
+    gates_width = cell.kernel.shape[1]
+    kernel = ops.concatenate(
+        [cell.kernel, cell.memory_gate_kernel, cell.input_projection_kernel],
+        axis=1,
+    )
+    bias = None
+    if cell.use_bias:
+        bias = ops.concatenate(
+            [cell.bias, cell.memory_gate_bias, cell.input_projection_bias]
+        )
+
+    def split_inputs(x):
+        """Backbone inputs and, with `backward_states`, backward states."""
+        if cell.backward_states:
+            return x[..., :-d], x[..., -d:]
+        return x, None
+
+    def project(x):
+        z = ops.matmul(x, kernel)
+        if bias is not None:
+            z = z + bias
+        return (z[..., :gates_width], z[..., gates_width: gates_width + n * d],
+                z[..., gates_width + n * d:])
+
+    # The initial block buffers on the timeline: position u < phase holds the
+    # buffer's entry k - phase + u; positions -k..-1 start the tails.
+    def buffer_on_timeline(block):
+        rows = ops.reshape(block, (-1, d))  # (batch * k, d)
+        index = ops.arange(k + win, dtype="int32")[:, None] - phase[None, :]
+        valid = ops.logical_and(index >= 0, index < k)
+        taken = _flat_take(
+            rows, batch_ids[None, :] * k + ops.clip(index, 0, k - 1)
+        )  # (k + win, batch, d)
+        taken = ops.where(valid[..., None], taken, ops.zeros_like(taken))
+        tail = ops.reshape(ops.transpose(taken[:k], (1, 0, 2)), (-1, k * d))
+        return tail, taken[k:]
+
+    tails0, fills = zip(*[buffer_on_timeline(b) for b in blocks0])
+
+    def slide(tail, entries):
+        """The block after a window: the last k of tail + entries."""
+        entries = ops.reshape(ops.transpose(entries, (1, 0, 2)), (-1, win * d))
+        return ops.concatenate([tail, entries], axis=1)[:, win * d:]
+
+    def window_step(carry, xs):
+        h, c, memory = carry[:3]
+        tails = carry[3:]
+        x, is_active, is_prefix, seen = xs
+        x, backward_h = split_inputs(x)
+        x_gates, x_memory, x_units = project(x)
+        # Everything that reads the memory, once for the window.
+        memory_read = memory if memory_mask is None else memory * memory_mask
+        memory_gate = cell.recurrent_activation(
+            x_memory
+            + ops.matmul(memory_read, cell.memory_gate_recurrent_kernel)[None]
+        )
+        memory_term = cell.memory_contribution(memory_gate, memory_read[None])
+
+        def step(h, c, x_gates, memory_term, is_active):
+            h_in = h if recurrent_mask is None else h * recurrent_mask
+            h_new, c_new = _backbone_step(cell, x_gates, memory_term, h, c,
+                                          h_in, training)
+            return (ops.where(is_active, h_new, h),
+                    ops.where(is_active, c_new, c))
+
+        if win <= MAX_UNROLLED_STEPS:
+            outputs = []
+            for i in range(win):
+                h, c = step(h, c, x_gates[i], memory_term[i], is_active[i])
+                outputs.append(h)
+            outputs = ops.stack(outputs)
+        else:
+            def inner(state, step_xs):
+                new = step(*state, *step_xs)
+                return new, new[0]
+
+            (h, c), outputs = _scan(
+                inner, (h, c), (x_gates, memory_term, is_active)
+            )
+        # Slide the blocks by the window; before the sequence start the
+        # timeline holds the initial buffers.
+        entries = [outputs, x_units] + ([backward_h] if cell.backward_states
+                                        else [])
+        blocks = [
+            slide(tail, ops.where(is_prefix, fill, new))
+            for tail, fill, new in zip(tails, fills, entries)
+        ]
+        new_memory = cell.update_memory(memory, blocks[0], blocks[1],
+                                        seen[:, 0], *blocks[2:])
+        memory = ops.where(is_active[-1], new_memory, memory)
+        return (h, c, memory, *blocks), outputs
+
+    # Windows where no sample has a real step are skipped at run time.
+    def maybe_window_step(carry, xs):
+        return ops.cond(
+            ops.any(xs[1]),
+            lambda: window_step(carry, xs),
+            lambda: (carry, ops.zeros((win, batch, d), dtype)),
+        )
+
+    def windows(t):
+        return ops.reshape(t, (num_windows, win) + tuple(ops.shape(t)[1:]))
+
+    is_active = active[..., None]
+    prefix = ops.arange(win, dtype="int32")[:, None] < phase[None, :]
+    is_prefix = ops.concatenate(
+        [prefix[..., None], ops.zeros_like(is_active[win:])], axis=0
+    )
+    window_ends = win * (ops.arange(num_windows, dtype="int32") + 1)
+    seen = ops.clip(  # steps seen at each window end (>= 1 where it matters)
+        seen0[None, :] + window_ends[:, None] - phase[None, :], 1, k
+    )
+    xs = (windows(timeline), windows(is_active), windows(is_prefix),
+          ops.cast(seen, dtype)[..., None])
+    carry, outputs = _scan(maybe_window_step, (h0, c0, memory0, *tails0), xs)
+    outputs = ops.reshape(outputs, (total_length, batch, d))
+    h, c, memory = carry[:3]
+
+    # Final block buffers: the last k steps, from the initial buffers where a
+    # sample has fewer than k real steps.
+    offsets = ops.arange(k, dtype="int32")[None, :]
+    from_buffer = (lengths[:, None] + offsets) < k  # (batch, k)
+    buffer_index = batch_ids[:, None] * k + ops.clip(
+        lengths[:, None] + offsets, 0, k - 1
+    )
+    timeline_index = ops.clip(
+        (phase + lengths)[:, None] + offsets - k, 0, total_length - 1
+    ) * batch + batch_ids[:, None]
+    last_inputs, last_backward = split_inputs(
+        _flat_take(ops.reshape(timeline, (-1, features)), timeline_index)
+    )
+    last_entries = [
+        _flat_take(ops.reshape(outputs, (-1, d)), timeline_index),
+        project(last_inputs)[2],
+    ] + ([last_backward] if cell.backward_states else [])
+    blocks = [
+        ops.reshape(
+            ops.where(from_buffer[..., None],
+                      _flat_take(ops.reshape(block0, (-1, d)), buffer_index),
+                      new),
+            (-1, k * d),
+        )
+        for block0, new in zip(blocks0, last_entries)
+    ]
+    new_counters = ops.cast(
+        ops.stack(
+            [ops.mod(phase + lengths, win), ops.minimum(seen0 + lengths, k)],
+            axis=1,
+        ),
+        counters0.dtype,
+    )
+    states = [h, c, memory, *blocks, new_counters]
+
+    # Outputs back at their original positions. A masked step repeats the
+    # previous output, as `backend.rnn` does; before the first real step
+    # that is zeros (on JAX: the initial `h`, its `states[0]`).
+    if layer.zero_output_for_mask or backend.backend() != "jax":
+        before_first = ops.zeros_like(h0)
+    else:
+        before_first = h0
+    flat_outputs = ops.reshape(outputs, (-1, d))
+    if layer.return_sequences:
+        done = step_ids[None, :] + 1 if counts is None else counts
+        index = ops.clip(phase[:, None] + done - 1, 0, total_length - 1)
+        valid = done >= 1
+        if mask is not None and layer.zero_output_for_mask:
+            valid = ops.logical_and(valid, mask)
+        sequence = _flat_take(flat_outputs, index * batch + batch_ids[:, None])
+        sequence = ops.where(valid[..., None], sequence, before_first[:, None])
+        return sequence[:, -1], sequence, states
+    index = ops.clip(phase + lengths - 1, 0, total_length - 1)
+    valid = lengths >= 1
+    if mask is not None and layer.zero_output_for_mask:
+        valid = ops.logical_and(valid, mask[:, -1])
+    last = _flat_take(flat_outputs, index * batch + batch_ids)
+    last = ops.where(valid[:, None], last, before_first)
+    return last, last[:, None], states

@@ -1,0 +1,442 @@
+"""The windowed fast path of `NRNM` (`keras_nrnm/fast_path.py`) equals the
+cell path (`keras.layers.RNN.inner_loop` stepping `NRNMCell`) to 1e-5 in
+float32: outputs and every final state, under masking, go_backwards,
+stateful use, initial states, return_sequences, training-mode masks, and
+the model variants (backbones, multi-scale strides, no attention, backward
+states).
+Backend-independent (marked `core`: CI also runs these on JAX and PyTorch)."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from conftest import random_inputs, randomize_weights
+from keras_nrnm import NRNM, NRNMCell
+import reference
+
+pytestmark = pytest.mark.core
+
+ATOL = 1e-5
+FEATURES = 5
+UNITS = 8
+
+
+def numpy_of(x):
+    return ops.convert_to_numpy(x)
+
+
+def built_layer(block_size=4, stride=2, window=3, weights_seed=0, **kwargs):
+    layer = NRNM(UNITS, block_size=block_size, stride=stride, window=window,
+                 num_heads=2, **kwargs)
+    layer.build((None, None, FEATURES))
+    randomize_weights(layer, seed=weights_seed)
+    return layer
+
+
+def full_initial_state(layer, batch, seed, phases=None, seen=None):
+    """A random full state list, with valid counters (phase < window,
+    steps seen <= block size)."""
+    rng = np.random.default_rng(seed)
+    cell = layer.cell
+    states = [rng.uniform(-1, 1, (batch, size)).astype("float32")
+              for size in cell.state_size[:-1]]
+    if phases is None:
+        phases = rng.integers(0, cell.window, batch)
+    if seen is None:
+        seen = rng.integers(0, cell.block_size + 1, batch)
+    counters = np.stack([phases, seen], axis=1).astype("float32")
+    return states + [counters]
+
+
+def both_paths(layer, x, mask=None, initial_state=None, training=False):
+    """`(fast, cell)`, each `(last_output, outputs, states)` as NumPy, from
+    one layer, with the dropout masks prepared once as `RNN.call` does."""
+    x = ops.convert_to_tensor(x)
+    if initial_state is None:
+        initial_state = layer.get_initial_state(x.shape[0])
+    initial_state = [ops.convert_to_tensor(s) for s in initial_state]
+    if mask is not None:
+        mask = ops.convert_to_tensor(mask)
+    layer._maybe_config_dropout_masks(layer.cell, x[:, 0], initial_state)
+    results = []
+    for loop in (layer.inner_loop, keras.layers.RNN.inner_loop):
+        if loop is keras.layers.RNN.inner_loop:
+            last, outputs, states = loop(layer, x, initial_state, mask,
+                                         training=training)
+        else:
+            last, outputs, states = loop(x, initial_state, mask,
+                                         training=training)
+        results.append((numpy_of(last), numpy_of(outputs),
+                        [numpy_of(s) for s in states]))
+    layer._maybe_reset_dropout_masks(layer.cell)
+    return results
+
+
+def assert_same(fast, cell, return_sequences=True):
+    np.testing.assert_allclose(fast[0], cell[0], atol=ATOL)
+    if return_sequences:
+        np.testing.assert_allclose(fast[1], cell[1], atol=ATOL)
+    assert len(fast[2]) == len(cell[2])
+    for i, (a, b) in enumerate(zip(fast[2], cell[2])):
+        np.testing.assert_allclose(a, b, atol=ATOL, err_msg=f"state {i}")
+
+
+def padding_mask(kind, batch, steps, seed=0):
+    rng = np.random.default_rng(seed)
+    mask = np.ones((batch, steps), bool)
+    for i in range(batch):
+        n = int(rng.integers(0, steps // 2 + 1)) if i else 0
+        if kind == "left":
+            mask[i, :n] = False
+        elif kind == "right":
+            mask[i, steps - n:] = False
+        elif kind == "interior":
+            start = int(rng.integers(0, steps))
+            mask[i, start: start + n] = False
+        elif kind == "random":
+            mask[i] = rng.random(steps) < 0.7
+    return mask
+
+
+# (block_size, stride, window, steps): T below k, T not a multiple of win,
+# window larger and smaller than the block, stride 1 and stride = k.
+SHAPES = [
+    (4, 2, 2, 11),
+    (8, 4, 4, 6),
+    (6, 3, 4, 13),
+    (4, 1, 3, 10),
+    (3, 3, 5, 12),
+    (2, 1, 1, 7),
+    (4, 4, 8, 17),
+]
+
+
+@pytest.mark.parametrize("block_size,stride,window,steps", SHAPES)
+def test_equals_cell_path(block_size, stride, window, steps):
+    layer = built_layer(block_size, stride, window, weights_seed=steps,
+                        return_sequences=True)
+    x = random_inputs((3, steps, FEATURES), seed=steps)
+    assert_same(*both_paths(layer, x))
+
+
+@pytest.mark.parametrize("padding,go_backwards", [
+    ("left", False), ("right", False), ("interior", False), ("random", False),
+    ("left", True), ("interior", True),
+])
+def test_masking_and_go_backwards(padding, go_backwards):
+    layer = built_layer(4, 2, 3, weights_seed=1, return_sequences=True,
+                        go_backwards=go_backwards)
+    x = random_inputs((3, 14, FEATURES), seed=2)
+    mask = padding_mask(padding, 3, 14, seed=3)
+    assert_same(*both_paths(layer, x, mask))
+
+
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_masked_outputs_follow_backend_rnn(zero_output_for_mask,
+                                           return_sequences):
+    # Leading and trailing masked steps, an empty sample, and a non-zero
+    # initial h (JAX repeats h0 before the first real step, TF/torch zeros).
+    layer = built_layer(4, 2, 2, weights_seed=4,
+                        return_sequences=return_sequences,
+                        zero_output_for_mask=zero_output_for_mask)
+    x = random_inputs((3, 9, FEATURES), seed=4)
+    mask = np.ones((3, 9), bool)
+    mask[0, :3] = False
+    mask[1, 6:] = False
+    mask[2] = False
+    state = full_initial_state(layer, 3, seed=5)
+    assert_same(*both_paths(layer, x, mask, state),
+                return_sequences=return_sequences)
+
+
+@pytest.mark.parametrize("phases,seen,steps", [
+    ([0, 0, 0], [0, 0, 0], 9),
+    ([1, 1, 1], [4, 4, 4], 12),  # one more window than a fresh state
+    ([0, 1, 2], [4, 1, 0], 3),
+    ([2, 0, 1], [2, 3, 4], 10),
+])
+def test_full_initial_state_any_phase(phases, seen, steps):
+    layer = built_layer(4, 2, 3, weights_seed=6, return_sequences=True)
+    x = random_inputs((3, steps, FEATURES), seed=7)
+    state = full_initial_state(layer, 3, seed=8, phases=phases, seen=seen)
+    assert_same(*both_paths(layer, x, initial_state=state))
+
+
+@pytest.mark.parametrize("dropouts,training", [
+    (dict(dropout=0.3), True),
+    (dict(recurrent_dropout=0.3), True),
+    (dict(zoneout=0.2), True),
+    (dict(memory_dropout=0.5), True),
+    (dict(dropout=0.2, recurrent_dropout=0.2, zoneout=0.3,
+          memory_dropout=0.4), False),
+])
+def test_dropout_and_zoneout(dropouts, training):
+    layer = built_layer(4, 2, 2, weights_seed=9, return_sequences=True,
+                        seed=5, **dropouts)
+    x = random_inputs((3, 10, FEATURES), seed=9)
+    mask = padding_mask("random", 3, 10, seed=9)
+    assert_same(*both_paths(layer, x, mask, training=training))
+
+
+def random_config(rng):
+    block_size = int(rng.integers(1, 9))
+    strides = [s for s in range(1, block_size + 1) if block_size % s == 0]
+    config = dict(
+        block_size=block_size,
+        stride=int(rng.choice(strides)),
+        window=int(rng.integers(1, 10)),
+        return_sequences=bool(rng.integers(0, 2)),
+        go_backwards=bool(rng.integers(0, 2)),
+        zero_output_for_mask=bool(rng.integers(0, 2)),
+        use_bias=bool(rng.random() < 0.8),
+    )
+    if rng.random() < 0.5:
+        config.update(dropout=0.2, recurrent_dropout=0.1, zoneout=0.2,
+                      memory_dropout=0.3, seed=int(rng.integers(100)))
+    return config
+
+
+@pytest.mark.parametrize("draw", range(10))
+def test_random_configs(draw):
+    rng = np.random.default_rng(1000 + draw)
+    config = random_config(rng)
+    batch = int(rng.integers(2, 4))
+    steps = int(rng.integers(1, 21))
+    layer = built_layer(weights_seed=draw, **config)
+    x = random_inputs((batch, steps, FEATURES), seed=draw)
+    mask = None
+    if rng.random() < 0.6:
+        mask = padding_mask(
+            str(rng.choice(["left", "right", "interior", "random"])),
+            batch, steps, seed=draw)
+    state = None
+    kind = rng.integers(0, 3)
+    if kind == 1:
+        state = full_initial_state(layer, batch, seed=draw)
+        state[2:] = [np.zeros_like(s) for s in state[2:]]  # [h, c]
+    elif kind == 2:
+        state = full_initial_state(layer, batch, seed=draw)
+    training = bool(rng.integers(0, 2))
+    assert_same(*both_paths(layer, x, mask, state, training),
+                return_sequences=config["return_sequences"])
+
+
+@pytest.mark.parametrize("variant", [
+    dict(backbone="gru"),
+    dict(backbone="simple", zoneout=0.2),
+    dict(strides=(1, 2, 4), block_size=8),
+    dict(attention=False),
+    dict(backward_states=True),
+    dict(backward_states=True, backbone="gru", strides=(1, 2), block_size=4),
+])
+def test_model_variants(variant):
+    config = dict(block_size=4, stride=2, window=3)
+    config.update(variant)
+    features = FEATURES + (UNITS if config.get("backward_states") else 0)
+    layer = NRNM(UNITS, num_heads=2, return_sequences=True, **config)
+    layer.build((None, None, features))
+    randomize_weights(layer, seed=24)
+    x = random_inputs((3, 11, features), seed=24)
+    mask = padding_mask("random", 3, 11, seed=24)
+    state = full_initial_state(layer, 3, seed=24)
+    assert_same(*both_paths(layer, x, mask, state, training=True))
+    assert_same(*both_paths(layer, x))
+
+
+# Through the public API: NRNM against keras.layers.RNN(NRNMCell) ----------
+
+CELL_ARGS = ("block_size", "stride", "window", "num_heads", "dropout",
+             "recurrent_dropout", "zoneout", "memory_dropout", "seed",
+             "use_bias")
+
+
+def layer_pair(x, **kwargs):
+    cell_kwargs = {key: kwargs.pop(key) for key in list(kwargs)
+                   if key in CELL_ARGS}
+    cell_kwargs.setdefault("num_heads", 2)
+    fast = NRNM(UNITS, **cell_kwargs, **kwargs)
+    cell = keras.layers.RNN(NRNMCell(UNITS, **cell_kwargs), **kwargs)
+    fast(x)
+    cell(x)
+    randomize_weights(fast, seed=11)
+    cell.set_weights(fast.get_weights())
+    return fast, cell
+
+
+def test_layer_equals_rnn_of_cell_with_return_state():
+    x = random_inputs((2, 13, FEATURES), seed=12)
+    fast, cell = layer_pair(x, block_size=6, stride=2, window=4,
+                            return_sequences=True, return_state=True)
+    seq, h, c = fast(x)
+    expected = cell(x)
+    for a, b in zip((seq, h, c), expected[:3]):
+        np.testing.assert_allclose(numpy_of(a), numpy_of(b), atol=ATOL)
+    # initial_state as [h, c] and as the full list (from the cell path).
+    h0 = random_inputs((2, UNITS), seed=13)
+    c0 = random_inputs((2, UNITS), seed=14)
+    full = [numpy_of(s) for s in expected[1:]]
+    for state in ([h0, c0], full):
+        cell_state = state if len(state) == 6 else (
+            [h0, c0] + [np.zeros_like(s) for s in full[2:]])
+        got = fast(x, initial_state=state)
+        want = cell(x, initial_state=cell_state)
+        for a, b in zip(got, want[:3]):
+            np.testing.assert_allclose(numpy_of(a), numpy_of(b), atol=ATOL)
+
+
+def test_training_mode_equals_rnn_of_cell():
+    x = random_inputs((3, 11, FEATURES), seed=15)
+    fast, cell = layer_pair(x, block_size=4, stride=2, window=3, dropout=0.3,
+                            recurrent_dropout=0.2, zoneout=0.2,
+                            memory_dropout=0.4, seed=3, return_sequences=True)
+    a = fast(x, training=True)
+    b = cell(x, training=True)
+    np.testing.assert_allclose(numpy_of(a), numpy_of(b), atol=ATOL)
+
+
+@pytest.mark.parametrize("padding", ["left", "right", "interior"])
+def test_masking_layer_in_a_model(padding):
+    steps = 12
+    x = random_inputs((3, steps, FEATURES), seed=16)
+    x[~padding_mask(padding, 3, steps, seed=16)] = 0.0
+    outputs = []
+    fast, cell = layer_pair(x, block_size=4, stride=2, window=3,
+                            return_sequences=True)
+    for layer in (fast, cell):
+        inputs = keras.Input((steps, FEATURES))
+        model = keras.Model(inputs, layer(keras.layers.Masking(0.0)(inputs)))
+        outputs.append(numpy_of(model(x)))
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=ATOL)
+
+
+def test_stateful_chunks():
+    steps = 14
+    x = random_inputs((2, steps, FEATURES), seed=17)
+    mask = padding_mask("random", 2, steps, seed=17)
+    whole, cell = layer_pair(x, block_size=4, stride=2, window=3,
+                             return_sequences=True)
+    chunked = NRNM(UNITS, block_size=4, stride=2, window=3, num_heads=2,
+                   return_sequences=True, stateful=True)
+    stepped = keras.layers.RNN(
+        NRNMCell(UNITS, block_size=4, stride=2, window=3, num_heads=2),
+        return_sequences=True, stateful=True)
+    for layer in (chunked, stepped):
+        layer(x[:, :5])
+        layer.set_weights(whole.get_weights())
+        layer.reset_state()
+    expected = numpy_of(whole(x, mask=mask))
+    pieces, stepped_pieces = [], []
+    for a, b in ((0, 5), (5, 6), (6, 14)):
+        chunk_mask = mask[:, a:b]
+        pieces.append(numpy_of(chunked(x[:, a:b], mask=chunk_mask)))
+        stepped_pieces.append(numpy_of(stepped(x[:, a:b], mask=chunk_mask)))
+        for v, w in zip(chunked.states, stepped.states):  # all six states
+            np.testing.assert_allclose(numpy_of(v), numpy_of(w), atol=ATOL)
+    got = np.concatenate(pieces, axis=1)
+    np.testing.assert_allclose(
+        got, np.concatenate(stepped_pieces, axis=1), atol=ATOL)
+    # Real steps agree with the whole sequence; masked ones repeat a
+    # chunk-local output.
+    np.testing.assert_allclose(got[mask], expected[mask], atol=ATOL)
+
+
+def test_unroll_takes_the_cell_path():
+    x = random_inputs((2, 7, FEATURES), seed=18)
+    fast, _ = layer_pair(x, block_size=4, stride=2, window=2,
+                         return_sequences=True)
+    unrolled = NRNM(UNITS, block_size=4, stride=2, window=2, num_heads=2,
+                    return_sequences=True, unroll=True)
+    unrolled(x)
+    unrolled.set_weights(fast.get_weights())
+    np.testing.assert_allclose(numpy_of(unrolled(x)), numpy_of(fast(x)),
+                               atol=ATOL)
+
+
+def test_matches_numpy_reference():
+    layer = built_layer(6, 3, 4, weights_seed=19, return_sequences=True)
+    x = random_inputs((3, 15, FEATURES), seed=19)
+    np.testing.assert_allclose(numpy_of(layer(x)),
+                               reference.nrnm_forward(layer.cell, x),
+                               atol=ATOL)
+
+
+def small_model(layer_cls, steps):
+    memory_args = dict(block_size=4, stride=2, window=3, num_heads=2)
+    inputs = keras.Input((steps, FEATURES))
+    if layer_cls is NRNM:
+        hidden = NRNM(UNITS, **memory_args)(inputs)
+    else:
+        hidden = keras.layers.RNN(NRNMCell(UNITS, **memory_args))(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax")(hidden)
+    return keras.Model(inputs, outputs)
+
+
+def test_gradients_equal_cell_path():
+    steps = 10
+    x = random_inputs((3, steps, FEATURES), seed=20)
+    y = np.array([0, 2, 1])
+    fast = small_model(NRNM, steps)
+    randomize_weights(fast, seed=20)
+    cell = small_model(keras.layers.RNN, steps)
+    cell.set_weights(fast.get_weights())
+    for model in (fast, cell):
+        model.compile(optimizer=keras.optimizers.SGD(0.5),
+                      loss="sparse_categorical_crossentropy")
+    loss_fast = fast.train_on_batch(x, y)
+    loss_cell = cell.train_on_batch(x, y)
+    np.testing.assert_allclose(loss_fast, loss_cell, atol=ATOL)
+    for a, b in zip(fast.get_weights(), cell.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.skipif(keras.backend.backend() not in ("tensorflow", "jax"),
+                    reason="jit_compile is checked on TensorFlow and JAX")
+def test_jit_compile_equals_eager_graph():
+    steps = 10
+    x = random_inputs((3, steps, FEATURES), seed=21)
+    y = np.array([1, 0, 2])
+    models = []
+    for jit in (False, True):
+        model = small_model(NRNM, steps)
+        randomize_weights(model, seed=21)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      jit_compile=jit)
+        models.append(model)
+    np.testing.assert_allclose(models[0].predict(x, verbose=0),
+                               models[1].predict(x, verbose=0), atol=ATOL)
+    losses = [model.train_on_batch(x, y) for model in models]
+    np.testing.assert_allclose(losses[0], losses[1], atol=ATOL)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="only TensorFlow traces with an unknown length")
+def test_unknown_length_in_a_tf_function():
+    import tensorflow as tf
+
+    layer = built_layer(4, 2, 3, weights_seed=22, return_sequences=True)
+    traced = tf.function(
+        layer, input_signature=[tf.TensorSpec((None, None, FEATURES))])
+    for steps in (7, 2):
+        x = random_inputs((3, steps, FEATURES), seed=steps)
+        fast, cell = both_paths(layer, x)
+        np.testing.assert_allclose(numpy_of(traced(x)), cell[1], atol=ATOL)
+
+
+def test_bidirectional_with_masking():
+    steps = 10
+    x = random_inputs((3, steps, FEATURES), seed=23)
+    mask = padding_mask("right", 3, steps, seed=23)
+    fast, cell = layer_pair(x, block_size=4, stride=2, window=3,
+                            return_sequences=True)
+    outputs = []
+    for layer in (fast, cell):
+        wrapper = keras.layers.Bidirectional(layer)
+        wrapper(x)
+        outputs.append(wrapper)
+    outputs[1].set_weights(outputs[0].get_weights())
+    np.testing.assert_allclose(numpy_of(outputs[0](x, mask=mask)),
+                               numpy_of(outputs[1](x, mask=mask)), atol=ATOL)
