@@ -42,12 +42,19 @@ def test_wheel_installs_and_imports_in_a_fresh_venv(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    # The wheel alone (its dependencies come from this environment's
-    # site-packages, so the test needs no download).
+    # The wheel alone, so the test needs no download.
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
                     str(wheel)], check=True, timeout=600)
-    site = sysconfig.get_paths()["purelib"]
-    env = {**os.environ, "PYTHONPATH": site, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # Its dependencies come from this environment: a .pth file appends our
+    # site-packages *after* the fresh venv's own, so the wheel's copy of
+    # keras_nrnm wins even where this environment has the project installed.
+    fresh_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    pathlib.Path(fresh_site, "outer-site.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     code = ("import keras_nrnm, numpy as np; "
             "print(keras_nrnm.__file__); print(keras_nrnm.__version__); "
             "print(tuple(keras_nrnm.NRNM(4, num_heads=2)"
