@@ -18,10 +18,12 @@ def attention_maps(layer, inputs):
     slot attended to each source unit.
 
     Args:
-        layer: A built `keras_nrnm.NRNM` layer (for one inside a model, e.g.
-            `model.get_layer("nrnm")`).
+        layer: A built `keras_nrnm.NRNM` or `keras_nrnm.BidirectionalNRNM`
+            layer (for one inside a model, e.g. `model.get_layer("nrnm")`).
         inputs: The layer's input sequences, `(batch, timesteps, features)`.
-            Masking is not applied: pass unpadded sequences.
+            Masking is not applied: pass unpadded sequences. For an `NRNM`
+            made with `backward_states=True` the last `units` features are
+            the backward hidden states (what `BidirectionalNRNM` feeds it).
 
     Returns:
         A list of dicts, one per (memory update, stride), in update order:
@@ -31,7 +33,8 @@ def attention_maps(layer, inputs):
         (one per memory slot); `"key_steps"`: `(units,)` steps of the source
         units, hidden states first and then inputs (negative: before the
         start of the sequence, where the weight is 0); `"key_kinds"`: `"h"`
-        or `"x"` per source unit; `"weights"`: float array
+        (hidden state), `"b"` (backward hidden state, Eq. 18) or `"x"`
+        (input) per source unit; `"weights"`: float array
         `(batch, heads, slots, units)` whose rows sum to 1. With
         `attention=False` there are no attention weights and the list is
         empty.
@@ -46,18 +49,23 @@ def attention_maps(layer, inputs):
         >>> [m["step"] for m in maps], maps[0]["weights"].shape
         ([3, 7], (1, 2, 2, 6))
     """
-    cell = getattr(layer, "cell", None)
-    memory = getattr(cell, "memory", None)
-    if memory is None:
-        raise TypeError(
-            "Argument `layer` must be a built keras_nrnm.NRNM layer. "
-            f"Received: layer={layer!r}"
-        )
     x = ops.convert_to_tensor(np.asarray(inputs, dtype="float32"))
     if len(x.shape) != 3:
         raise ValueError(
             "Argument `inputs` must have shape (batch, timesteps, features). "
             f"Received: inputs.shape={tuple(x.shape)}"
+        )
+    backward_layer = getattr(layer, "backward_layer", None)
+    if backward_layer is not None:  # BidirectionalNRNM: rebuild Eq. 18's input
+        backward = ops.flip(backward_layer(x), axis=1)
+        layer = layer.forward_layer
+        x = ops.concatenate([x, ops.cast(backward, x.dtype)], axis=-1)
+    cell = getattr(layer, "cell", None)
+    memory = getattr(cell, "memory", None)
+    if memory is None:
+        raise TypeError(
+            "Argument `layer` must be a built keras_nrnm.NRNM or "
+            f"BidirectionalNRNM layer. Received: layer={layer!r}"
         )
     if not memory.attention:
         return []
@@ -65,8 +73,11 @@ def attention_maps(layer, inputs):
                               go_backwards=layer.go_backwards)(x)
     if layer.go_backwards:
         x = ops.flip(x, axis=1)
-    units = cell.project_inputs(x)
     steps, k, d = x.shape[1], cell.block_size, cell.units
+    backward = None
+    if cell.backward_states:
+        x, backward = x[..., :-d], x[..., -d:]
+    units = cell.project_inputs(x)
 
     def block_of(sequence, t):
         # Steps t-k+1 .. t, zeros before the start of the sequence.
@@ -81,18 +92,24 @@ def attention_maps(layer, inputs):
     for t in range(cell.window - 1, steps, cell.window):
         real = np.arange(t - k + 1, t + 1) >= 0
         real = ops.convert_to_tensor(np.tile(real, (x.shape[0], 1)))
-        _, scores = memory.scale_embeddings(block_of(hidden, t),
-                                            block_of(units, t), real)
+        _, scores = memory.scale_embeddings(
+            block_of(hidden, t), block_of(units, t), real,
+            None if backward is None else block_of(backward, t))
         for stride, weights in zip(memory.strides, scores):
             block_steps = t - k + 1 + np.arange(k)
             query_steps = block_steps[memory.slot_positions(stride)]
             input_steps = block_steps[memory.input_positions(stride)]
+            # Source units in NonLocalMemory.scale_embeddings's order.
+            hidden_kinds = ["h", "b"] if backward is not None else ["h"]
+            key_steps = [query_steps] * len(hidden_kinds) + [input_steps]
+            key_kinds = [kind for kind in hidden_kinds
+                         for _ in query_steps] + ["x"] * len(input_steps)
             maps.append({
                 "step": t,
                 "stride": stride,
                 "query_steps": query_steps,
-                "key_steps": np.concatenate([query_steps, input_steps]),
-                "key_kinds": ["h"] * len(query_steps) + ["x"] * len(input_steps),
+                "key_steps": np.concatenate(key_steps),
+                "key_kinds": key_kinds,
                 "weights": ops.convert_to_numpy(weights).astype("float32"),
             })
     return maps

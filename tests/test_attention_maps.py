@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import random_inputs, randomize_weights
-from keras_nrnm import NRNM, attention_maps, plot_attention
+from keras_nrnm import BidirectionalNRNM, NRNM, attention_maps, plot_attention
 import reference
 
 pytestmark = pytest.mark.core
@@ -35,6 +35,33 @@ def test_maps_equal_the_reference_attention_weights():
                                        atol=1e-5)
 
 
+def test_bidirectional_maps_include_the_backward_states():
+    """Eq. 18: the source units are [h, backward h, x] of the block."""
+    layer = BidirectionalNRNM(8, block_size=4, stride=2, window=2, num_heads=2)
+    x = random_inputs((1, 7, 3), seed=4)
+    layer(x)
+    randomize_weights(layer, seed=4)
+    maps = attention_maps(layer, x)
+    assert [m["step"] for m in maps] == [1, 3, 5]
+    assert maps[0]["key_kinds"] == ["h", "h", "b", "b", "x", "x", "x", "x"]
+    cell = layer.forward_layer.cell
+    w = reference.cell_weights(cell)
+    backward = reference.lstm_forward(layer.backward_layer.cell,
+                                      x[0, ::-1])[::-1]
+    outputs = reference.run_sequence(
+        w, np.concatenate([x[0], backward], axis=1), 8, 4, (2,), 2,
+        backward_states=True)[0]
+    inputs = x[0].astype("float64") @ w["W_x"] + w["b_x"]
+    pick = lambda seq, s: seq[s] if s >= 0 else np.zeros(8)  # noqa: E731
+    for entry in maps:
+        steps, kinds = entry["key_steps"], entry["key_kinds"]
+        source = {"h": outputs, "b": backward, "x": inputs}
+        units = np.stack([pick(source[kind], s) for kind, s in zip(kinds, steps)])
+        _, expected = reference.attention(
+            w["scales"][0]["attention"], units[:2], units, steps >= 0)
+        np.testing.assert_allclose(entry["weights"][0], expected, atol=1e-5)
+
+
 def test_rows_sum_to_one_and_padding_gets_nothing():
     layer = NRNM(8, block_size=8, stride=2, window=3, num_heads=4)
     x = random_inputs((1, 10, 3), seed=2)
@@ -63,7 +90,7 @@ def test_plot_writes_a_png(tmp_path):
 
 
 def test_bad_arguments():
-    with pytest.raises(TypeError, match="`layer` must be a built keras_nrnm.NRNM"):
+    with pytest.raises(TypeError, match="`layer` must be a built keras_nrnm.NRNM or"):
         attention_maps(object(), np.zeros((1, 4, 3)))
     layer = NRNM(8, num_heads=2)
     layer(np.zeros((1, 4, 3), "float32"))
