@@ -39,8 +39,13 @@ def build_model(kind, steps, features, classes, units):
         keras.layers.Dropout(0.2),
         keras.layers.Dense(classes, activation="softmax"),
     ], name=kind)
+    # XLA for both models: Keras leaves it off on CPU-only TensorFlow, where it
+    # halves NRNM's step time at this width (docs/benchmarks.md). PyTorch
+    # keeps Keras's default (eager).
+    jit_compile = "auto" if keras.backend.backend() == "torch" else True
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=jit_compile)
     return model
 
 

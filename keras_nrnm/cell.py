@@ -5,6 +5,7 @@ from keras import ops
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from keras_nrnm import validation
+from keras_nrnm.products import last_axis_product
 from keras_nrnm.memory import NonLocalMemory
 
 # States are cast to the compute dtype; bfloat16 counts exactly up to 256.
@@ -392,7 +393,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
     def memory_contribution(self, memory_gate, memory_read):
         """Eq. 10's `g_m * v_m`, projected from `slots * units` to `units`."""
-        return ops.matmul(memory_gate * memory_read, self.memory_projection)
+        return last_axis_product(memory_gate * memory_read,
+                                 self.memory_projection)
 
     def project_inputs(self, inputs):
         """The inputs as attention units of width `units` (Eq. 5)."""

@@ -33,6 +33,8 @@ zoneout and memory-dropout masks (made once per sequence by `RNN.call`).
 from keras import ops
 from keras.src import backend
 
+from keras_nrnm.products import last_axis_product
+
 # Windows of up to this many steps are unrolled in the loop body; longer
 # windows run their steps in an inner loop.
 MAX_UNROLLED_STEPS = 16
@@ -193,7 +195,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         return x, None
 
     def project(x):
-        z = ops.matmul(x, kernel)
+        z = last_axis_product(x, kernel)
         if bias is not None:
             z = z + bias
         return (z[..., :gates_width], z[..., gates_width: gates_width + n * d],
@@ -267,7 +269,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         memory = ops.where(is_active[-1], new_memory, memory)
         return (h, c, memory, *blocks), outputs
 
-    # Windows where no sample has a real step are skipped at run time.
+    # Windows where no sample has a real step are skipped at run time
+    # (JAX, PyTorch).
     def maybe_window_step(carry, xs):
         return ops.cond(
             ops.any(xs[1]),
@@ -289,7 +292,12 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     )
     xs = (windows(timeline), windows(is_active), windows(is_prefix),
           ops.cast(seen, dtype)[..., None])
-    carry, outputs = _scan(maybe_window_step, (h0, c0, memory0, *tails0), xs)
+    # On TensorFlow every window runs: XLA miscompiles the gradient of a
+    # `cond` inside this loop when the batch size is unknown at trace time
+    # (`fit` with `jit_compile=True`). A window without a real step changes
+    # nothing (every update above is masked by `where`), it only costs time.
+    body = window_step if backend.backend() == "tensorflow" else maybe_window_step
+    carry, outputs = _scan(body, (h0, c0, memory0, *tails0), xs)
     outputs = ops.reshape(outputs, (total_length, batch, d))
     h, c, memory = carry[:3]
 

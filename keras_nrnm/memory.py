@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from keras_nrnm import validation
+from keras_nrnm.products import dense_over_last_axis
 
 
 def _dense_kwargs(layer):
@@ -115,7 +116,8 @@ class NonLocalBlock(keras.layers.Layer):
             attended = ops.reshape(self.mixing(flat),
                                    (-1, self.num_slots, self.units))
         slots = self.attention_norm(hidden_units + attended)  # M^i
-        embedding = self.output_norm(slots + self.fc(slots))  # M~_t
+        embedding = self.output_norm(
+            slots + dense_over_last_axis(self.fc, slots))  # M~_t
         return embedding, scores
 
     def get_config(self):
@@ -308,7 +310,7 @@ class NonLocalMemory(keras.layers.Layer):
         per_slot = ops.reshape(fused, (-1, scales, n, d))
         per_slot = ops.reshape(ops.transpose(per_slot, (0, 2, 1, 3)),
                                (-1, n, scales * d))
-        return self.fusion(per_slot)
+        return dense_over_last_axis(self.fusion, per_slot)
 
     # Eq. 9 -------------------------------------------------------------------
     def gates(self, input_block, memory, real):

@@ -12,7 +12,7 @@ import pytest
 from keras import ops
 
 from conftest import random_inputs, randomize_weights
-from keras_nrnm import NRNM, NRNMCell
+from keras_nrnm import BidirectionalNRNM, NRNM, NRNMCell
 import reference
 
 pytestmark = pytest.mark.core
@@ -410,6 +410,47 @@ def test_jit_compile_equals_eager_graph():
     np.testing.assert_allclose(losses[0], losses[1], atol=ATOL)
     for a, b in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.skipif(keras.backend.backend() not in ("tensorflow", "jax"),
+                    reason="jit_compile is checked on TensorFlow and JAX")
+@pytest.mark.parametrize("variant", [
+    dict(),
+    dict(strides=(1, 2), bidirectional=True),
+])
+def test_fit_with_jit_compile_and_a_partial_last_batch(variant):
+    """`fit` retraces the train step for the smaller last batch with an
+    unknown batch size; XLA must still compile the layer's gradient (it once
+    failed on TensorFlow's rank-3 matmuls inside the loop) and get it right
+    (it once did not, through a `cond` inside the loop). The losses equal
+    those of the same model trained without XLA."""
+    steps, variant = 9, dict(variant)
+    memory_args = dict(block_size=4, stride=2, window=3, num_heads=2)
+    bidirectional = variant.pop("bidirectional", False)
+    memory_args.update(variant)
+    x = random_inputs((10, steps, FEATURES), seed=23)
+    x[7, 6:] = 0.0  # right padding, masked below
+    y = np.arange(10) % 3
+    histories = []
+    for jit in (False, True):
+        inputs = keras.Input((steps, FEATURES))
+        hidden = keras.layers.Masking(0.0)(inputs)
+        if bidirectional:
+            hidden = BidirectionalNRNM(UNITS, return_sequences=False,
+                                       **memory_args)(hidden)
+        else:
+            hidden = NRNM(UNITS, **memory_args)(hidden)
+        if len(hidden.shape) == 3:
+            hidden = keras.layers.GlobalAveragePooling1D()(hidden)
+        model = keras.Model(
+            inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+        randomize_weights(model, seed=23)
+        model.compile(optimizer=keras.optimizers.SGD(0.1),
+                      loss="sparse_categorical_crossentropy", jit_compile=jit)
+        history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False,
+                            verbose=0)
+        histories.append(history.history["loss"])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4)
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow",
