@@ -62,6 +62,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             only the other features. Used by `BidirectionalNRNM`.
         memory_dropout: Float in [0, 1), dropout on the memory as the
             backbone reads it (one mask per sequence). Default: 0.
+        layer_norm_epsilon: Positive float, the epsilon of the memory's
+            layer norms (Eq. 6). They rescale the attention's output to unit
+            variance, so with very small inputs (a Keras `Embedding` starts
+            at +-0.05) they amplify the first blocks' gradients; a larger
+            epsilon (e.g. 1.0) bounds that. Default: 1e-5.
         zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
             sequence; at inference the expectation is used). Default: 0.
         activation: Activation of the cell candidate and output.
@@ -125,6 +130,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
+        layer_norm_epsilon=1e-5,
         activation="tanh",
         recurrent_activation="sigmoid",
         use_bias=True,
@@ -165,6 +171,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         validation.divides("num_heads", self.num_heads, "units", self.units)
         self.memory_dropout = validation.rate("memory_dropout", memory_dropout)
         self.zoneout = validation.rate("zoneout", zoneout)
+        self.layer_norm_epsilon = validation.positive_float(
+            "layer_norm_epsilon", layer_norm_epsilon
+        )
         self.dropout = validation.rate("dropout", dropout)
         self.recurrent_dropout = validation.rate(
             "recurrent_dropout", recurrent_dropout
@@ -301,6 +310,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             attention=self.attention,
             backward_states=self.backward_states,
             unit_forget_bias=self.unit_forget_bias,
+            layer_norm_epsilon=self.layer_norm_epsilon,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
             kernel_regularizer=self.kernel_regularizer,
@@ -500,6 +510,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "backward_states": self.backward_states,
             "memory_dropout": self.memory_dropout,
             "zoneout": self.zoneout,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
             "activation": keras.activations.serialize(self.activation),
             "recurrent_activation": keras.activations.serialize(
                 self.recurrent_activation

@@ -18,6 +18,7 @@ CELL_ARGS = (
     "backward_states",
     "memory_dropout",
     "zoneout",
+    "layer_norm_epsilon",
     "activation",
     "recurrent_activation",
     "use_bias",
@@ -65,6 +66,9 @@ class NRNM(keras.layers.RNN):
             hidden states for the memory (Eq. 18; see `BidirectionalNRNM`).
         memory_dropout: Dropout on the memory read by the backbone.
         zoneout: Zoneout rate on `h` and `c`.
+        layer_norm_epsilon: Epsilon of the memory's layer norms (Eq. 6);
+            raise it (e.g. to 1.0) when the inputs are very small, such as a
+            freshly initialised `Embedding`. Default: 1e-5.
         activation: Activation of the candidate and output. Default: `"tanh"`.
         recurrent_activation: Activation of the gates, the memory gate
             included. Default: `"sigmoid"`.
@@ -142,6 +146,7 @@ class NRNM(keras.layers.RNN):
         backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
+        layer_norm_epsilon=1e-5,
         activation="tanh",
         recurrent_activation="sigmoid",
         use_bias=True,

@@ -40,6 +40,7 @@ class NonLocalBlock(keras.layers.Layer):
         num_units: number of source units (`num_slots` + the block's inputs).
         num_heads: attention heads (dividing `units`).
         attention: `True` for self-attention, `False` for the ablation.
+        layer_norm_epsilon: Epsilon of the two layer norms of Eq. 6.
         kernel_initializer: Initializer for the dense kernels.
         bias_initializer: Initializer for the dense biases.
         kernel_regularizer: Regularizer for the dense kernels.
@@ -57,11 +58,14 @@ class NonLocalBlock(keras.layers.Layer):
     """
 
     def __init__(self, units, num_slots, num_units, num_heads=4,
-                 attention=True, kernel_initializer="glorot_uniform",
+                 attention=True, layer_norm_epsilon=1e-5,
+                 kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.units = validation.positive_int("units", units)
+        self.layer_norm_epsilon = validation.positive_float(
+            "layer_norm_epsilon", layer_norm_epsilon)
         self.num_slots = validation.positive_int("num_slots", num_slots)
         self.num_units = validation.positive_int("num_units", num_units)
         self.num_heads = validation.positive_int("num_heads", num_heads)
@@ -88,13 +92,13 @@ class NonLocalBlock(keras.layers.Layer):
             self.mixing.build((None, self.num_units * d))
         # Eq. 6: residual + LayerNorm, a non-linear FC layer, residual + norm.
         self.attention_norm = keras.layers.LayerNormalization(
-            epsilon=1e-5, name="attention_norm", dtype=self.dtype_policy)
+            epsilon=self.layer_norm_epsilon, name="attention_norm", dtype=self.dtype_policy)
         self.attention_norm.build((None, n, d))
         self.fc = keras.layers.Dense(d, activation="relu", name="fc",
                                      **_dense_kwargs(self))
         self.fc.build((None, n, d))
         self.output_norm = keras.layers.LayerNormalization(
-            epsilon=1e-5, name="output_norm", dtype=self.dtype_policy)
+            epsilon=self.layer_norm_epsilon, name="output_norm", dtype=self.dtype_policy)
         self.output_norm.build((None, n, d))
         self.built = True
 
@@ -126,6 +130,7 @@ class NonLocalBlock(keras.layers.Layer):
             units=self.units, num_slots=self.num_slots,
             num_units=self.num_units, num_heads=self.num_heads,
             attention=self.use_attention,
+            layer_norm_epsilon=self.layer_norm_epsilon,
             **_serialized_init_reg(self))
         return config
 
@@ -171,6 +176,7 @@ class NonLocalMemory(keras.layers.Layer):
             forward ones, after them.
         unit_forget_bias: If `True`, the memory forget gate's bias starts
             at 1 (as in the authors' code).
+        layer_norm_epsilon: Epsilon of the layer norms of Eq. 6.
         kernel_initializer: Initializer for every dense kernel of the memory.
         bias_initializer: Initializer for every bias of the memory.
         kernel_regularizer: Regularizer for every dense kernel of the memory.
@@ -196,7 +202,7 @@ class NonLocalMemory(keras.layers.Layer):
 
     def __init__(self, units, block_size, strides=(4,), num_heads=4,
                  attention=True, backward_states=False, unit_forget_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.units = validation.positive_int("units", units)
@@ -207,6 +213,8 @@ class NonLocalMemory(keras.layers.Layer):
         self.attention = bool(attention)
         self.backward_states = bool(backward_states)
         self.unit_forget_bias = bool(unit_forget_bias)
+        self.layer_norm_epsilon = validation.positive_float(
+            "layer_norm_epsilon", layer_norm_epsilon)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -234,6 +242,7 @@ class NonLocalMemory(keras.layers.Layer):
                 d, n, hidden_units + len(self.input_positions(s)),
                 self.num_heads,
                 attention=self.attention,
+                layer_norm_epsilon=self.layer_norm_epsilon,
                 name="non_local" if len(self.strides) == 1 else f"non_local_s{s}",
                 **_dense_kwargs(self))
             for s in self.strides
@@ -348,5 +357,6 @@ class NonLocalMemory(keras.layers.Layer):
             strides=list(self.strides), num_heads=self.num_heads,
             attention=self.attention, backward_states=self.backward_states,
             unit_forget_bias=self.unit_forget_bias,
+            layer_norm_epsilon=self.layer_norm_epsilon,
             **_serialized_init_reg(self))
         return config

@@ -38,6 +38,20 @@ def rate(name, value):
     return float(value)
 
 
+def positive_float(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Argument `{name}` must be a positive float. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    if not float(value) > 0.0:
+        raise ValueError(
+            f"Argument `{name}` must be a positive float. "
+            f"Received: {name}={value}"
+        )
+    return float(value)
+
+
 def divides(divisor_name, divisor, name, value):
     if value % divisor:
         raise ValueError(

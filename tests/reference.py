@@ -39,6 +39,7 @@ def block_weights(block):
         "ln1_b": _f(block.attention_norm.beta),
         "ln2_g": _f(block.output_norm.gamma), "ln2_b": _f(block.output_norm.beta),
         "W_fc": _f(block.fc.kernel), "b_fc": _f(block.fc.bias),
+        "ln_eps": block.layer_norm_epsilon,
     }
     if block.use_attention:
         w["attention"] = attention_weights(block.attention)
@@ -97,9 +98,9 @@ def scale_embedding(w, hidden_units, input_units, valid_hidden, valid_inputs):
     else:  # "NRNM w/o SA": concatenate the units, then a linear map
         flat = (source * valid[:, None]).reshape(-1)
         m_att = (flat @ w["W_mix"] + w["b_mix"]).reshape(hidden_units.shape)
-    m_i = layer_norm(hidden_units + m_att, w["ln1_g"], w["ln1_b"])
+    m_i = layer_norm(hidden_units + m_att, w["ln1_g"], w["ln1_b"], w["ln_eps"])
     fc = np.maximum(m_i @ w["W_fc"] + w["b_fc"], 0.0)
-    return layer_norm(m_i + fc, w["ln2_g"], w["ln2_b"])
+    return layer_norm(m_i + fc, w["ln2_g"], w["ln2_b"], w["ln_eps"])
 
 
 def fuse(w, embeddings):

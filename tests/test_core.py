@@ -52,6 +52,20 @@ def test_matches_reference_without_bias():
         numpy_of(layer(x)), reference.nrnm_forward(layer.cell, x), atol=1e-5)
 
 
+def test_layer_norm_epsilon_reaches_eq6():
+    # Small inputs, so that the epsilon matters against the norms' variance.
+    x = 0.05 * random_inputs((2, 10, 3), seed=5)
+    outputs = {}
+    for epsilon in (1e-5, 1.0):
+        layer = sequence_model(8, 4, 2, 2, layer_norm_epsilon=epsilon)
+        layer(x)
+        randomize_weights(layer, seed=5)
+        outputs[epsilon] = numpy_of(layer(x))
+        np.testing.assert_allclose(
+            outputs[epsilon], reference.nrnm_forward(layer.cell, x), atol=1e-5)
+    assert np.abs(outputs[1e-5] - outputs[1.0]).max() > 1e-3
+
+
 class Ramp(keras.initializers.Initializer):
     """A deterministic initializer, identical on every backend."""
 

@@ -25,7 +25,7 @@ MODELS = {
         nrnm(return_sequences=True)), keras.layers.GlobalAveragePooling1D()],
     "rnn_of_cells": lambda: [keras.layers.RNN(
         [NRNMCell(8, block_size=4, stride=2, window=2, num_heads=2,
-                  zoneout=0.1, memory_dropout=0.2),
+                  zoneout=0.1, memory_dropout=0.2, layer_norm_epsilon=0.5),
          keras.layers.GRUCell(4)])],
     "masked": lambda: [keras.layers.Masking(0.0), nrnm(zoneout=0.2)],
     "multiscale_without_attention": lambda: [NRNM(
@@ -71,7 +71,8 @@ def test_saved_model_predicts_identically(name, tmp_path):
                 recurrent_dropout=0.05, use_bias=False, unit_forget_bias=False,
                 kernel_regularizer="l2", recurrent_constraint="non_neg",
                 activation="relu", return_sequences=True, return_state=True,
-                go_backwards=True, zero_output_for_mask=True, seed=7)),
+                go_backwards=True, zero_output_for_mask=True, seed=7,
+                layer_norm_epsilon=0.25)),
     (NRNMCell, dict(units=4, block_size=2, stride=1, window=1, num_heads=1,
                     bias_initializer="ones", seed=3)),
     (NonLocalMemory, dict(units=4, block_size=6, strides=(1, 3), num_heads=2,
@@ -79,7 +80,8 @@ def test_saved_model_predicts_identically(name, tmp_path):
     (NRNM, dict(units=8, block_size=10, strides=(1, 3, 5), num_heads=2)),
     (NRNM, dict(units=8, backbone="simple", num_heads=2)),
     (BidirectionalNRNM, dict(units=8, block_size=4, stride=2, num_heads=2,
-                             zoneout=0.1, return_sequences=False)),
+                             zoneout=0.1, layer_norm_epsilon=0.5,
+                             return_sequences=False)),
 ])
 def test_config_round_trip_is_exact(cls, kwargs):
     layer = cls(**kwargs)
