@@ -56,7 +56,7 @@ RESUMABLE_ARGS = ("epochs", "output_dir", "restart", "verbose", "distribute",
 
 
 def make_parser(example, description, epochs, units, batch_size, dropout,
-                quick_units=16):
+                quick_units=16, layer_norm_epsilon=1e-5):
     """The options every example shares.
 
     `epochs`, `units` are the defaults of a full run; `--quick` replaces them
@@ -94,6 +94,10 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                        help="NRNM zoneout rate on h and c (default: 0)")
     model.add_argument("--memory-dropout", type=float, default=0.0,
                        help="NRNM dropout on the memory read (default: 0)")
+    model.add_argument("--layer-norm-epsilon", type=float,
+                       default=layer_norm_epsilon,
+                       help="epsilon of the NRNM memory's layer norms "
+                            f"(default: {layer_norm_epsilon:g})")
     train = parser.add_argument_group("training")
     train.add_argument("--epochs", type=int, default=None,
                        help=f"epochs (default: {epochs}; 2 with --quick)")

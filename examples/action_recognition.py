@@ -139,6 +139,7 @@ def build_model(args, steps, features, classes, multilabel):
             h = NRNM(args.units, block_size=args.block_size, stride=args.stride,
                      window=args.window, num_heads=args.num_heads,
                      zoneout=args.zoneout, memory_dropout=args.memory_dropout,
+                     layer_norm_epsilon=args.layer_norm_epsilon,
                      return_sequences=not last, name="nrnm")(h)
         else:
             h = keras.layers.LSTM(args.units, return_sequences=not last,

@@ -138,6 +138,7 @@ def build_model(args, residues, channels, classes):
                               stride=args.stride, window=args.window,
                               num_heads=args.num_heads, zoneout=args.zoneout,
                               memory_dropout=args.memory_dropout,
+                              layer_norm_epsilon=args.layer_norm_epsilon,
                               return_sequences=True, name="nrnm")(h)
     else:
         h = keras.layers.Bidirectional(
