@@ -38,9 +38,9 @@ class BidirectionalNRNM(keras.layers.Layer):
             the backward final output.
         **kwargs: Any argument of `NRNM` (`block_size`, `stride`, `strides`,
             `window`, `num_heads`, `attention`, `backbone`, `memory_dropout`,
-            `zoneout`, `layer_norm_epsilon`, the LSTM arguments), and the base layer's (`name`,
-            `dtype`, `trainable`). The LSTM arguments configure the backward
-            LSTM too.
+            `zoneout`, `layer_norm_epsilon`, the LSTM arguments), and the
+            base layer's (`name`, `dtype`, `trainable`). The LSTM arguments
+            configure the backward LSTM too.
 
     Call arguments:
         inputs: `(batch, timesteps, features)`.

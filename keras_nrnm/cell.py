@@ -62,13 +62,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             only the other features. Used by `BidirectionalNRNM`.
         memory_dropout: Float in [0, 1), dropout on the memory as the
             backbone reads it (one mask per sequence). Default: 0.
+        zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
+            sequence; at inference the expectation is used). Default: 0.
         layer_norm_epsilon: Positive float, the epsilon of the memory's
             layer norms (Eq. 6). They rescale the attention's output to unit
             variance, so with very small inputs (a Keras `Embedding` starts
             at +-0.05) they amplify the first blocks' gradients; a larger
             epsilon (e.g. 1.0) bounds that. Default: 1e-5.
-        zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
-            sequence; at inference the expectation is used). Default: 0.
         activation: Activation of the cell candidate and output.
             Default: `"tanh"`.
         recurrent_activation: Activation of the gates, memory gate included.

@@ -92,13 +92,15 @@ class NonLocalBlock(keras.layers.Layer):
             self.mixing.build((None, self.num_units * d))
         # Eq. 6: residual + LayerNorm, a non-linear FC layer, residual + norm.
         self.attention_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, name="attention_norm", dtype=self.dtype_policy)
+            epsilon=self.layer_norm_epsilon, name="attention_norm",
+            dtype=self.dtype_policy)
         self.attention_norm.build((None, n, d))
         self.fc = keras.layers.Dense(d, activation="relu", name="fc",
                                      **_dense_kwargs(self))
         self.fc.build((None, n, d))
         self.output_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, name="output_norm", dtype=self.dtype_policy)
+            epsilon=self.layer_norm_epsilon, name="output_norm",
+            dtype=self.dtype_policy)
         self.output_norm.build((None, n, d))
         self.built = True
 
@@ -202,7 +204,8 @@ class NonLocalMemory(keras.layers.Layer):
 
     def __init__(self, units, block_size, strides=(4,), num_heads=4,
                  attention=True, backward_states=False, unit_forget_bias=True,
-                 layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.units = validation.positive_int("units", units)
