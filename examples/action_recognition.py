@@ -154,6 +154,7 @@ def build_model(args, steps, features, classes, multilabel):
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     model = keras.Model(inputs, outputs, name=f"{args.model}_action_recognition")
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
+                  jit_compile=_common.jit_compile(args),
                   loss=loss, metrics=metrics)
     return model
 

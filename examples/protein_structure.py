@@ -149,6 +149,7 @@ def build_model(args, residues, channels, classes):
     # Per-residue cross-entropy (Eq. 16); the padding gets weight 0, and the
     # weighted accuracy is the Q3/Q8 accuracy over real residues.
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
+                  jit_compile=_common.jit_compile(args),
                   loss="sparse_categorical_crossentropy",
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(
                       name=f"q{classes}")])

@@ -131,6 +131,7 @@ def build_model(args, vocabulary_size):
     outputs = keras.layers.Dense(1, activation="sigmoid", name="positive")(h)
     model = keras.Model(inputs, outputs, name=f"{args.model}_sentiment")
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
+                  jit_compile=_common.jit_compile(args),
                   loss="binary_crossentropy", metrics=["accuracy"])
     return model
 

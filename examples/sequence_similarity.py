@@ -152,6 +152,7 @@ def build_model(args, steps, features):
     similar = keras.layers.Dense(1, activation="sigmoid", name="similar")(both)
     model = keras.Model([first, second], similar, name=f"siamese_{args.model}")
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
+                  jit_compile=_common.jit_compile(args),
                   loss="binary_crossentropy", metrics=["accuracy"])
     return model, encoder
 

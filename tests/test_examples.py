@@ -126,12 +126,27 @@ def test_action_recognition_resumes_after_a_kill(tmp_path):
     with open(out / "backup" / "training_metadata.json") as f:
         assert json.load(f)["epoch"] == 1
 
-    stdout = run_example("action_recognition", out)
+    # Compiling with XLA does not change what is trained: the run resumes.
+    stdout = run_example("action_recognition", out, "--jit-compile", "on")
     assert "resuming after epoch 1 of 2" in stdout
     assert "Epoch 2/2" in stdout and "Epoch 1/2" not in stdout
     metrics = check_outputs("action_recognition", out, "nrnm")
     assert metrics["resumed_from_epoch"] == 1
     assert metrics["dataset"] == "HAPT (cross-subject)"
+
+
+def test_jit_compile_option_reaches_model_compile(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import action_recognition
+    import keras
+
+    # "auto" is Keras's choice: XLA on JAX, off on a CPU-only TensorFlow
+    # (these tests run without accelerators) and on PyTorch.
+    auto = keras.backend.backend() == "jax"
+    for value, expected in (("on", True), ("off", False), ("auto", auto)):
+        args = action_recognition.parse_args(["--quick", "--jit-compile", value])
+        model = action_recognition.build_model(args, 12, 6, 3, multilabel=False)
+        assert model.jit_compile is expected, value
 
 
 @pytest.mark.parametrize("name", ["sentiment_analysis", "protein_structure",
