@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from keras_nrnm import validation
-from keras_nrnm.products import dense_over_last_axis
+from keras_nrnm.products import dense_over_last_axis, last_axis_product
 
 
 def _dense_kwargs(layer):
@@ -104,18 +104,41 @@ class NonLocalBlock(keras.layers.Layer):
         self.output_norm.build((None, n, d))
         self.built = True
 
+    def attend(self, hidden_units, source, unit_mask):
+        """Eq. 5: multi-head scaled dot-product attention from the slots to
+        the source units; returns the attention's output and its weights
+        `W_att` `(batch, heads, num_slots, num_units)` (Figs. 8, 10).
+
+        What `MultiHeadAttention` computes with explicit scores (its fused
+        path asks XLA's CPU backend for an f16 x f16 -> f32 product it
+        lacks, JAX with mixed_float16), on its weights, but with 2-D and
+        batched matrix products: on TensorFlow its `EinsumDense`
+        projections and einsums take 3.4x as long to differentiate.
+        """
+        heads, head_dim = self.num_heads, self.units // self.num_heads
+
+        def split_heads(x):  # (batch, units, d) -> (batch, heads, units, c)
+            x = ops.reshape(x, (-1, x.shape[1], heads, head_dim))
+            return ops.transpose(x, (0, 2, 1, 3))
+
+        queries = split_heads(_project(hidden_units, self.attention._query_dense))
+        keys = split_heads(_project(source, self.attention._key_dense))
+        values = split_heads(_project(source, self.attention._value_dense))
+        queries = queries * ops.cast(head_dim ** -0.5, queries.dtype)
+        scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
+        # Padding units get no weight (as `keras.layers.Softmax` masks).
+        mask = unit_mask[:, None, None, :]
+        scores = ops.where(mask, scores, _large_negative(scores.dtype))
+        weights = ops.where(mask, ops.softmax(scores, axis=-1), 0.0)
+        attended = ops.matmul(weights, values)  # (batch, heads, slots, c)
+        attended = ops.reshape(ops.transpose(attended, (0, 2, 1, 3)),
+                               (-1, self.num_slots, self.units))
+        return _project(attended, self.attention._output_dense), weights
+
     def call(self, hidden_units, source, unit_mask):
         scores = None
         if self.use_attention:
-            mask = ops.broadcast_to(
-                unit_mask[:, None, :],
-                (ops.shape(source)[0], self.num_slots, self.num_units))
-            # The explicit-scores path of MultiHeadAttention: the fused path
-            # asks XLA's CPU backend for an f16 x f16 -> f32 product it lacks
-            # (JAX, mixed_float16), and the scores are W_att (Figs. 8, 10).
-            attended, scores = self.attention(
-                hidden_units, source, attention_mask=mask,
-                return_attention_scores=True)
+            attended, scores = self.attend(hidden_units, source, unit_mask)
         else:
             keep = ops.cast(unit_mask, source.dtype)[:, :, None]
             flat = ops.reshape(source * keep, (-1, self.num_units * self.units))
@@ -135,6 +158,24 @@ class NonLocalBlock(keras.layers.Layer):
             layer_norm_epsilon=self.layer_norm_epsilon,
             **_serialized_init_reg(self))
         return config
+
+
+def _project(x, einsum_dense):
+    """An `EinsumDense` projection of `MultiHeadAttention` (to or from the
+    heads) as one 2-D product: `(batch, units, d) -> (batch, units, d)`."""
+    kernel, bias = einsum_dense.kernel, einsum_dense.bias
+    width = x.shape[-1]
+    y = last_axis_product(x, ops.reshape(kernel, (width, -1)))
+    if bias is not None:
+        y = y + ops.reshape(bias, (-1,))
+    return y
+
+
+def _large_negative(dtype):
+    """The score of a masked unit, as `keras.layers.Softmax` sets it."""
+    if keras.backend.standardize_dtype(dtype) == "float16":
+        return -3e4
+    return -1e9
 
 
 def _serialized_init_reg(layer):

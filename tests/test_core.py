@@ -98,6 +98,31 @@ GOLDEN_LAST_OUTPUT = np.array([[0.17808067, 0.29168063, 0.35501138, 0.37081463],
      [0.24300930, 0.37877068, 0.45090987, 0.47043059]])
 
 
+def test_attend_equals_multi_head_attention_call():
+    """`NonLocalBlock.attend` (2-D products) computes what its
+    `MultiHeadAttention` computes, outputs and weights, with padding."""
+    from keras_nrnm.memory import NonLocalBlock
+
+    block = NonLocalBlock(16, num_slots=2, num_units=7, num_heads=4)
+    block.build()
+    randomize_weights(block, seed=3)
+    hidden = random_inputs((5, 2, 16), seed=1)
+    source = random_inputs((5, 7, 16), seed=2)
+    unit_mask = np.random.default_rng(4).random((5, 7)) > 0.4
+    unit_mask[:, 0] = True  # the latest step is always a real unit
+    attended, weights = block.attend(hidden, source, unit_mask)
+    expected, expected_weights = block.attention(
+        hidden, source, attention_mask=np.repeat(unit_mask[:, None], 2, axis=1),
+        return_attention_scores=True)
+    np.testing.assert_allclose(ops.convert_to_numpy(attended),
+                               ops.convert_to_numpy(expected), atol=1e-5)
+    weights = ops.convert_to_numpy(weights)
+    np.testing.assert_allclose(weights, ops.convert_to_numpy(expected_weights),
+                               atol=1e-6)
+    assert np.all(weights[~np.broadcast_to(unit_mask[:, None, None], weights.shape)] == 0)
+    assert np.abs(ops.convert_to_numpy(attended)).max() > 0.1
+
+
 def test_golden_values_from_fixed_initializers():
     layer = golden_layer()
     out = numpy_of(layer(GOLDEN_INPUT.astype("float32")))
