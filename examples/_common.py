@@ -114,10 +114,9 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                        help="compile the train and predict steps (XLA; "
                             "torch.compile on PyTorch) (auto: Keras's "
                             "choice, off on CPU-only "
-                            "TensorFlow and PyTorch). At these sizes XLA "
-                            "makes an NRNM epoch 2-2.8x faster on CPU but "
-                            "costs 7-15 s more to compile, so whole runs gain "
-                            "little; it slows the sentiment example down "
+                            "TensorFlow and PyTorch). On CPU, XLA makes an "
+                            "NRNM step 2.2-3.7x faster but costs 8-12 s more "
+                            "to compile: worth it for longer runs "
                             "(default: auto)")
     train.add_argument("--distribute", action="store_true",
                        help="data-parallel training over all devices "
