@@ -107,33 +107,9 @@ class NonLocalBlock(keras.layers.Layer):
     def attend(self, hidden_units, source, unit_mask):
         """Eq. 5: multi-head scaled dot-product attention from the slots to
         the source units; returns the attention's output and its weights
-        `W_att` `(batch, heads, num_slots, num_units)` (Figs. 8, 10).
-
-        What `MultiHeadAttention` computes with explicit scores (its fused
-        path asks XLA's CPU backend for an f16 x f16 -> f32 product it
-        lacks, JAX with mixed_float16), on its weights, but with 2-D and
-        batched matrix products: on TensorFlow its `EinsumDense`
-        projections and einsums take 3.4x as long to differentiate.
-        """
-        heads, head_dim = self.num_heads, self.units // self.num_heads
-
-        def split_heads(x):  # (batch, units, d) -> (batch, heads, units, c)
-            x = ops.reshape(x, (-1, x.shape[1], heads, head_dim))
-            return ops.transpose(x, (0, 2, 1, 3))
-
-        queries = split_heads(_project(hidden_units, self.attention._query_dense))
-        keys = split_heads(_project(source, self.attention._key_dense))
-        values = split_heads(_project(source, self.attention._value_dense))
-        queries = queries * ops.cast(head_dim ** -0.5, queries.dtype)
-        scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
-        # Padding units get no weight (as `keras.layers.Softmax` masks).
-        mask = unit_mask[:, None, None, :]
-        scores = ops.where(mask, scores, _large_negative(scores.dtype))
-        weights = ops.where(mask, ops.softmax(scores, axis=-1), 0.0)
-        attended = ops.matmul(weights, values)  # (batch, heads, slots, c)
-        attended = ops.reshape(ops.transpose(attended, (0, 2, 1, 3)),
-                               (-1, self.num_slots, self.units))
-        return _project(attended, self.attention._output_dense), weights
+        `W_att` `(batch, heads, num_slots, num_units)` (Figs. 8, 10)."""
+        return multi_head_attention(self.attention, hidden_units, source,
+                                    unit_mask)
 
     def call(self, hidden_units, source, unit_mask):
         scores = None
@@ -158,6 +134,40 @@ class NonLocalBlock(keras.layers.Layer):
             layer_norm_epsilon=self.layer_norm_epsilon,
             **_serialized_init_reg(self))
         return config
+
+
+def multi_head_attention(layer, queries, source, unit_mask=None):
+    """What `layer(queries, source, return_attention_scores=True)` computes
+    for a `keras.layers.MultiHeadAttention`, with `unit_mask` (boolean
+    `(batch, source units)`) as the attention mask: `(output, weights)`.
+
+    The explicit-scores path (the fused one asks XLA's CPU backend for an
+    f16 x f16 -> f32 product it lacks, JAX with mixed_float16), on the
+    layer's weights, with 2-D and batched matrix products: on TensorFlow the
+    layer's `EinsumDense` projections take 3.4x as long to differentiate.
+    """
+    heads, head_dim = layer.num_heads, layer.key_dim
+
+    def split_heads(x):  # (batch, units, d) -> (batch, heads, units, c)
+        x = ops.reshape(x, (-1, x.shape[1], heads, head_dim))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    keys = split_heads(_project(source, layer._key_dense))
+    values = split_heads(_project(source, layer._value_dense))
+    queries = split_heads(_project(queries, layer._query_dense))
+    queries = queries * ops.cast(head_dim ** -0.5, queries.dtype)
+    scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
+    if unit_mask is None:
+        weights = ops.softmax(scores, axis=-1)
+    else:
+        # Padding units get no weight (as `keras.layers.Softmax` masks).
+        mask = unit_mask[:, None, None, :]
+        scores = ops.where(mask, scores, _large_negative(scores.dtype))
+        weights = ops.where(mask, ops.softmax(scores, axis=-1), 0.0)
+    attended = ops.matmul(weights, values)  # (batch, heads, queries, c)
+    attended = ops.transpose(attended, (0, 2, 1, 3))
+    attended = ops.reshape(attended, (-1, attended.shape[1], heads * head_dim))
+    return _project(attended, layer._output_dense), weights
 
 
 def _project(x, einsum_dense):
@@ -358,7 +368,7 @@ class NonLocalMemory(keras.layers.Layer):
         if len(embeddings) == 1:
             return embeddings[0]
         tokens = ops.concatenate(embeddings, axis=1)  # (batch, N*l, d)
-        fused = self.fusion_attention(tokens, tokens)
+        fused, _ = multi_head_attention(self.fusion_attention, tokens, tokens)
         n, d, scales = self.num_slots, self.units, len(embeddings)
         per_slot = ops.reshape(fused, (-1, scales, n, d))
         per_slot = ops.reshape(ops.transpose(per_slot, (0, 2, 1, 3)),

@@ -100,8 +100,9 @@ GOLDEN_LAST_OUTPUT = np.array([[0.17808067, 0.29168063, 0.35501138, 0.37081463],
 
 def test_attend_equals_multi_head_attention_call():
     """`NonLocalBlock.attend` (2-D products) computes what its
-    `MultiHeadAttention` computes, outputs and weights, with padding."""
-    from keras_nrnm.memory import NonLocalBlock
+    `MultiHeadAttention` computes, outputs and weights, with padding; and
+    so does `multi_head_attention` without a mask."""
+    from keras_nrnm.memory import NonLocalBlock, multi_head_attention
 
     block = NonLocalBlock(16, num_slots=2, num_units=7, num_heads=4)
     block.build()
@@ -121,6 +122,12 @@ def test_attend_equals_multi_head_attention_call():
                                atol=1e-6)
     assert np.all(weights[~np.broadcast_to(unit_mask[:, None, None], weights.shape)] == 0)
     assert np.abs(ops.convert_to_numpy(attended)).max() > 0.1
+
+    # Without a mask (the fusion of scales, Eq. 7), queries from the source.
+    fused, _ = multi_head_attention(block.attention, source, source)
+    np.testing.assert_allclose(ops.convert_to_numpy(fused),
+                               ops.convert_to_numpy(block.attention(source, source)),
+                               atol=1e-5)
 
 
 def test_golden_values_from_fixed_initializers():
