@@ -4,6 +4,7 @@ labelling (the paper's protein secondary structure experiment, Sec. 4.3)."""
 import keras
 from keras import ops
 
+from keras_nrnm.cell import with_legacy_defaults
 from keras_nrnm.layer import CELL_ARGS, NRNM
 
 # NRNM arguments that also configure the backward LSTM.
@@ -107,6 +108,11 @@ class BidirectionalNRNM(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         forward = self.forward_layer.get_config()
-        config.update({k: forward[k] for k in self.memory_kwargs})
+        config.update({k: forward[k] for k in CELL_ARGS
+                       if k != "backward_states"})
         config.update(units=self.units, return_sequences=self.return_sequences)
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**with_legacy_defaults(config))

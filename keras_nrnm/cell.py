@@ -6,7 +6,7 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from keras_nrnm import validation
 from keras_nrnm.products import last_axis_product
-from keras_nrnm.memory import NonLocalMemory
+from keras_nrnm.memory import GATE_LAYOUTS, NonLocalMemory
 
 # States are cast to the compute dtype; bfloat16 counts exactly up to 256.
 MAX_COUNTER = 256
@@ -64,6 +64,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             backbone reads it (one mask per sequence). Default: 0.
         zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
             sequence; at inference the expectation is used). Default: 0.
+        memory_gates: `"separate"` (Eq. 9 as written: the memory gates map
+            the block's inputs and the old memory through channel maps of
+            their own) or `"tied"` (one `units x units` map shared by both;
+            the only layout before version 0.2, and what configs saved
+            without this argument load as). Default: `"separate"`.
         layer_norm_epsilon: Positive float, the epsilon of the memory's
             layer norms (Eq. 6). They rescale the attention's output to unit
             variance, so with very small inputs (a Keras `Embedding` starts
@@ -79,6 +84,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         recurrent_initializer: Initializer for the recurrent kernels (LSTM
             and memory gate).
         bias_initializer: Initializer for the bias vectors.
+        memory_projection_initializer: Initializer for the map that brings
+            the memory term `g_m * v_m` to `units` (Eq. 10). The default
+            `"zeros"` starts the layer as exactly its backbone (an LSTM),
+            whose gradient then moves the projection and opens the memory;
+            a random start adds the untrained memory to `c_t` at full scale
+            from the first update (see `docs/results.md`). Default:
+            `"zeros"`.
         unit_forget_bias: Boolean. If `True`, add 1 to the LSTM forget gate
             bias and start the memory forget gate bias at 1.
         kernel_regularizer: Regularizer for every input kernel.
@@ -130,6 +142,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
+        memory_gates="separate",
         layer_norm_epsilon=1e-5,
         activation="tanh",
         recurrent_activation="sigmoid",
@@ -137,6 +150,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
+        memory_projection_initializer="zeros",
         unit_forget_bias=True,
         kernel_regularizer=None,
         recurrent_regularizer=None,
@@ -171,6 +185,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         validation.divides("num_heads", self.num_heads, "units", self.units)
         self.memory_dropout = validation.rate("memory_dropout", memory_dropout)
         self.zoneout = validation.rate("zoneout", zoneout)
+        self.memory_gates = validation.one_of("memory_gates", memory_gates,
+                                              GATE_LAYOUTS)
         self.layer_norm_epsilon = validation.positive_float(
             "layer_norm_epsilon", layer_norm_epsilon
         )
@@ -186,6 +202,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             recurrent_initializer
         )
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.memory_projection_initializer = keras.initializers.get(
+            memory_projection_initializer
+        )
         self.unit_forget_bias = bool(unit_forget_bias)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = keras.regularizers.get(
@@ -227,8 +246,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 )
         gates = BACKBONES[self.backbone]
 
-        def weight(name, shape, kind="kernel", constrained=False):
-            initializer = {
+        def weight(name, shape, kind="kernel", constrained=False,
+                   initializer=None):
+            initializer = initializer or {
                 "kernel": self.kernel_initializer,
                 "recurrent": self.recurrent_initializer,
                 "bias": self.bias_initializer,
@@ -271,7 +291,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         )
         # Eq. 10: g_m * v_m has n*d entries and c_t has d; a learned map
         # brings it to d (as in the authors' code).
-        self.memory_projection = weight("memory_projection", (n * d, d))
+        self.memory_projection = weight(
+            "memory_projection", (n * d, d),
+            initializer=self.memory_projection_initializer)
         if self.use_bias:
             if self.unit_forget_bias and self.backbone == "lstm":
 
@@ -310,6 +332,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             attention=self.attention,
             backward_states=self.backward_states,
             unit_forget_bias=self.unit_forget_bias,
+            gates=self.memory_gates,
             layer_norm_epsilon=self.layer_norm_epsilon,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
@@ -510,6 +533,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "backward_states": self.backward_states,
             "memory_dropout": self.memory_dropout,
             "zoneout": self.zoneout,
+            "memory_gates": self.memory_gates,
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "activation": keras.activations.serialize(self.activation),
             "recurrent_activation": keras.activations.serialize(
@@ -524,6 +548,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             ),
             "bias_initializer": keras.initializers.serialize(
                 self.bias_initializer
+            ),
+            "memory_projection_initializer": keras.initializers.serialize(
+                self.memory_projection_initializer
             ),
             "unit_forget_bias": self.unit_forget_bias,
             "kernel_regularizer": keras.regularizers.serialize(
@@ -547,3 +574,19 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "seed": self.seed,
         }
         return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**with_legacy_defaults(config))
+
+
+def with_legacy_defaults(config):
+    """`config` with the values that configs saved before version 0.2 (which
+    lack these keys) were built with: tied Eq. 9 gates, and the memory
+    projection drawn by `kernel_initializer`."""
+    legacy = {
+        "memory_gates": "tied",
+        "memory_projection_initializer": config.get(
+            "kernel_initializer", "glorot_uniform"),
+    }
+    return {**legacy, **config}

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_nrnm import fast_path
-from keras_nrnm.cell import NRNMCell
+from keras_nrnm.cell import NRNMCell, with_legacy_defaults
 
 # Arguments of NRNMCell that NRNM passes through, in NRNMCell's order.
 CELL_ARGS = (
@@ -18,6 +18,7 @@ CELL_ARGS = (
     "backward_states",
     "memory_dropout",
     "zoneout",
+    "memory_gates",
     "layer_norm_epsilon",
     "activation",
     "recurrent_activation",
@@ -25,6 +26,7 @@ CELL_ARGS = (
     "kernel_initializer",
     "recurrent_initializer",
     "bias_initializer",
+    "memory_projection_initializer",
     "unit_forget_bias",
     "kernel_regularizer",
     "recurrent_regularizer",
@@ -66,6 +68,9 @@ class NRNM(keras.layers.RNN):
             hidden states for the memory (Eq. 18; see `BidirectionalNRNM`).
         memory_dropout: Dropout on the memory read by the backbone.
         zoneout: Zoneout rate on `h` and `c`.
+        memory_gates: `"separate"` (Eq. 9: own channel maps for the block's
+            inputs and the old memory) or `"tied"` (one map shared by both,
+            the layout before version 0.2). Default: `"separate"`.
         layer_norm_epsilon: Epsilon of the memory's layer norms (Eq. 6);
             raise it (e.g. to 1.0) when the inputs are very small, such as a
             freshly initialised `Embedding`. Default: 1e-5.
@@ -79,6 +84,10 @@ class NRNM(keras.layers.RNN):
         recurrent_initializer: Initializer for the recurrent kernels
             (backbone and memory gate). Default: `"orthogonal"`.
         bias_initializer: Initializer for the biases. Default: `"zeros"`.
+        memory_projection_initializer: Initializer for the projection of the
+            memory term into `c_t` (Eq. 10). The default `"zeros"` starts
+            the layer as exactly its LSTM, which then learns to open the
+            memory. Default: `"zeros"`.
         unit_forget_bias: Boolean. Add 1 to the LSTM forget-gate bias and
             start the memory forget-gate bias at 1. Default: `True`.
         kernel_regularizer: Regularizer for every input kernel and the
@@ -146,6 +155,7 @@ class NRNM(keras.layers.RNN):
         backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
+        memory_gates="separate",
         layer_norm_epsilon=1e-5,
         activation="tanh",
         recurrent_activation="sigmoid",
@@ -153,6 +163,7 @@ class NRNM(keras.layers.RNN):
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
+        memory_projection_initializer="zeros",
         unit_forget_bias=True,
         kernel_regularizer=None,
         recurrent_regularizer=None,
@@ -281,7 +292,7 @@ class NRNM(keras.layers.RNN):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return cls(**with_legacy_defaults(config))
 
 
 def _cell_property(name):

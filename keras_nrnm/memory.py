@@ -14,6 +14,9 @@ from keras import ops
 from keras_nrnm import validation
 from keras_nrnm.products import dense_over_last_axis, last_axis_product
 
+# Layouts of the channel maps of the memory gates (Eq. 9).
+GATE_LAYOUTS = ("separate", "tied")
+
 
 def _dense_kwargs(layer):
     return dict(
@@ -229,6 +232,9 @@ class NonLocalMemory(keras.layers.Layer):
             forward ones, after them.
         unit_forget_bias: If `True`, the memory forget gate's bias starts
             at 1 (as in the authors' code).
+        gates: `"separate"` (Eq. 9 as written: the block's inputs and the
+            old memory each have their own channel map) or `"tied"` (one
+            channel map shared by both, the layout of keras-nrnm 0.1).
         layer_norm_epsilon: Epsilon of the layer norms of Eq. 6.
         kernel_initializer: Initializer for every dense kernel of the memory.
         bias_initializer: Initializer for every bias of the memory.
@@ -255,7 +261,7 @@ class NonLocalMemory(keras.layers.Layer):
 
     def __init__(self, units, block_size, strides=(4,), num_heads=4,
                  attention=True, backward_states=False, unit_forget_bias=True,
-                 layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
+                 gates="separate", layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
@@ -267,6 +273,7 @@ class NonLocalMemory(keras.layers.Layer):
         self.attention = bool(attention)
         self.backward_states = bool(backward_states)
         self.unit_forget_bias = bool(unit_forget_bias)
+        self.gate_layout = validation.one_of("gates", gates, GATE_LAYOUTS)
         self.layer_norm_epsilon = validation.positive_float(
             "layer_norm_epsilon", layer_norm_epsilon)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -316,15 +323,19 @@ class NonLocalMemory(keras.layers.Layer):
         # Eq. 9: W_im, W_fm act on [x_{t-k+1..t}, M_{t-win}]. A dense map of
         # that whole block to the whole memory would need (k+n)*n*d^2 weights
         # per gate; it is factored into a unit-mixing matrix (which units feed
-        # which slot) and a channel-mixing matrix (d x d), see docs/design.md.
+        # which slot) and channel maps (d x d): one for the block's inputs and
+        # one for the old memory, or one shared by both ("tied").
         gate_units = self.block_size + n
         self.gate_mixing = self.add_weight(
             shape=(2, n, gate_units),
             initializer=keras.initializers.Constant(1.0 / gate_units),
             regularizer=self.kernel_regularizer, name="gate_mixing")
-        self.gate_kernel = self.add_weight(
-            shape=(2, d, d), initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer, name="gate_kernel")
+        channel_maps = (("gate_kernel",) if self.gate_layout == "tied"
+                        else ("gate_input_kernel", "gate_memory_kernel"))
+        for name in channel_maps:
+            setattr(self, name, self.add_weight(
+                shape=(2, d, d), initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer, name=name))
 
         def gate_bias_initializer(shape, dtype=None):
             bias = self.bias_initializer(shape, dtype=dtype)
@@ -377,11 +388,25 @@ class NonLocalMemory(keras.layers.Layer):
 
     # Eq. 9 -------------------------------------------------------------------
     def gates(self, input_block, memory, real):
-        """Eq. 9: memory input and forget gates `(G_i, G_f)`."""
+        """Eq. 9: memory input and forget gates `(G_i, G_f)`,
+        `sigmoid(A_x x^ B_x + A_m M B_m + b)` with `A = [A_x, A_m]` the
+        unit mixing and `B_x`, `B_m` the channel maps (`B_x = B_m` when
+        tied)."""
         inputs = input_block * ops.cast(real, input_block.dtype)[:, :, None]
-        block = ops.concatenate([inputs, memory], axis=1)  # [x.., M]
-        mixed = ops.einsum("gsu,bud->bgsd", self.gate_mixing, block)
-        pre = ops.einsum("bgsd,gde->bgse", mixed, self.gate_kernel)
+        k = self.block_size
+        if self.gate_layout == "tied":
+            block = ops.concatenate([inputs, memory], axis=1)  # [x.., M]
+            mixed = ops.einsum("gsu,bud->bgsd", self.gate_mixing, block)
+            pre = ops.einsum("bgsd,gde->bgse", mixed, self.gate_kernel)
+        else:
+            mixed_inputs = ops.einsum("gsu,bud->bgsd",
+                                      self.gate_mixing[:, :, :k], inputs)
+            mixed_memory = ops.einsum("gsu,bud->bgsd",
+                                      self.gate_mixing[:, :, k:], memory)
+            pre = (ops.einsum("bgsd,gde->bgse", mixed_inputs,
+                              self.gate_input_kernel)
+                   + ops.einsum("bgsd,gde->bgse", mixed_memory,
+                                self.gate_memory_kernel))
         gates = ops.sigmoid(pre + self.gate_bias)
         return gates[:, 0], gates[:, 1]
 
@@ -410,7 +435,12 @@ class NonLocalMemory(keras.layers.Layer):
             units=self.units, block_size=self.block_size,
             strides=list(self.strides), num_heads=self.num_heads,
             attention=self.attention, backward_states=self.backward_states,
-            unit_forget_bias=self.unit_forget_bias,
+            unit_forget_bias=self.unit_forget_bias, gates=self.gate_layout,
             layer_norm_epsilon=self.layer_norm_epsilon,
             **_serialized_init_reg(self))
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Configs saved before `gates` existed describe the tied layout.
+        return cls(**{"gates": "tied", **config})

@@ -58,8 +58,12 @@ def cell_weights(cell):
         "U_m": _f(cell.memory_gate_recurrent_kernel),
         "P": _f(cell.memory_projection),
         "scales": [block_weights(b) for b in mem.blocks],
-        "A": _f(mem.gate_mixing), "B": _f(mem.gate_kernel), "b_g": _f(mem.gate_bias),
+        "A": _f(mem.gate_mixing), "b_g": _f(mem.gate_bias),
     }
+    if mem.gate_layout == "tied":
+        w["B_x"] = w["B_m"] = _f(mem.gate_kernel)
+    else:
+        w["B_x"], w["B_m"] = _f(mem.gate_input_kernel), _f(mem.gate_memory_kernel)
     if len(mem.blocks) > 1:
         w["fusion_attention"] = attention_weights(mem.fusion_attention)
         w["W_fuse"], w["b_fuse"] = _f(mem.fusion.kernel), _f(mem.fusion.bias)
@@ -138,11 +142,15 @@ def memory_update(w, hidden, inputs, memory, t, block_size, strides,
             np.array([u >= 0 for u in sampled] * (backward is not None)
                      + [u >= 0 for u in block])))
     m_tilde = fuse(w, embeddings)
-    gate_in = np.concatenate(
-        [np.stack([inputs.get(u, zero) for u in range(t - block_size + 1, t + 1)]),
-         memory])  # Eq. 9: [x_{t-k+1..t}, M_{t-win}], padding as zeros
-    g_i = sigmoid(w["A"][0] @ gate_in @ w["B"][0] + w["b_g"][0])
-    g_f = sigmoid(w["A"][1] @ gate_in @ w["B"][1] + w["b_g"][1])
+    # Eq. 9: W [x_{t-k+1..t}, M_{t-win}] (padding as zeros), W factored
+    # into unit mixing A = [A_x, A_m] and channel maps B_x, B_m.
+    block_inputs = np.stack(
+        [inputs.get(u, zero) for u in range(t - block_size + 1, t + 1)])
+    A_x, A_m = w["A"][:, :, :block_size], w["A"][:, :, block_size:]
+    g_i, g_f = (
+        sigmoid(A_x[g] @ block_inputs @ w["B_x"][g] + A_m[g] @ memory @ w["B_m"][g]
+                + w["b_g"][g])
+        for g in (0, 1))
     return g_i * np.tanh(m_tilde) + g_f * memory  # Eq. 8
 
 

@@ -52,6 +52,60 @@ def test_matches_reference_without_bias():
         numpy_of(layer(x)), reference.nrnm_forward(layer.cell, x), atol=1e-5)
 
 
+def test_tied_gates_match_reference_and_differ_from_separate():
+    x = random_inputs((2, 11, 3), seed=6)
+    outputs = {}
+    for gates in ("tied", "separate"):
+        layer = sequence_model(8, 4, 2, 2, memory_gates=gates)
+        layer(x)
+        randomize_weights(layer, seed=6)
+        outputs[gates] = numpy_of(layer(x))
+        np.testing.assert_allclose(
+            outputs[gates], reference.nrnm_forward(layer.cell, x), atol=1e-5)
+    assert np.abs(outputs["tied"] - outputs["separate"]).max() > 1e-3
+
+
+def test_separate_gates_with_equal_maps_equal_tied_gates():
+    # Eq. 9 untied is a generalisation: B_x = B_m = B gives the tied layer.
+    x = random_inputs((2, 11, 3), seed=7)
+    tied = sequence_model(8, 4, 2, 2, memory_gates="tied")
+    separate = sequence_model(8, 4, 2, 2, memory_gates="separate")
+    tied(x), separate(x)
+    randomize_weights(tied, seed=7)
+    def inner_path(variable):  # the path without the layer's own name
+        return variable.path.split("/", 1)[1]
+
+    by_path = {inner_path(v): v for v in tied.weights}
+    for variable in separate.weights:
+        path = inner_path(variable)
+        for name in ("gate_input_kernel", "gate_memory_kernel"):
+            path = path.replace(name, "gate_kernel")
+        variable.assign(by_path[path])
+    np.testing.assert_allclose(numpy_of(separate(x)), numpy_of(tied(x)),
+                               atol=1e-6)
+
+
+def test_fresh_layer_is_exactly_its_lstm():
+    # memory_projection starts at zeros: the memory adds nothing to c_t
+    # until training moves the projection, so a new NRNM is an LSTM.
+    x = random_inputs((2, 13, 3), seed=8)
+    layer = sequence_model(8, 4, 2, 2)
+    lstm = keras.layers.LSTM(8, return_sequences=True)
+    layer(x), lstm(x)
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        getattr(lstm.cell, name).assign(getattr(layer.cell, name))
+    np.testing.assert_allclose(numpy_of(layer(x)), numpy_of(lstm(x)),
+                               atol=1e-6)
+    # ... and the projection still gets a gradient, so the memory opens.
+    model = keras.Sequential([keras.Input((13, 3)), layer,
+                              keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    before = numpy_of(layer.cell.memory_projection).copy()
+    model.train_on_batch(x, np.ones((2, 1), "float32"))
+    assert np.abs(numpy_of(layer.cell.memory_projection) - before).max() > 0
+
+
 def test_layer_norm_epsilon_reaches_eq6():
     # Small inputs, so that the epsilon matters against the norms' variance.
     x = 0.05 * random_inputs((2, 10, 3), seed=5)
@@ -82,8 +136,11 @@ class Ramp(keras.initializers.Initializer):
 
 
 def golden_layer():
+    # The layout of version 0.1 (tied gates, projection drawn like the
+    # kernels): the golden values below predate the separate gates.
     return NRNM(
         4, block_size=2, stride=1, window=2, num_heads=2,
+        memory_gates="tied", memory_projection_initializer=Ramp(0.0, 7.0),
         kernel_initializer=Ramp(0.0, 7.0),
         recurrent_initializer=Ramp(1.0, -5.0),
         bias_initializer=Ramp(0.5, 2.5),
@@ -386,6 +443,10 @@ def test_weights_are_created_in_build_and_counted():
         + D * n * d + (n * d) ** 2 + n * d  # memory gate (Eq. 12)
         + n * d * d  # memory projection (Eq. 10)
         + attention + 2 * 2 * d + d * d + d  # Eq. 5-6
-        + 2 * n * (n + 8) + 2 * d * d + 2 * n * d  # Eq. 9 gates
+        + 2 * n * (n + 8) + 2 * 2 * d * d + 2 * n * d  # Eq. 9 gates
     )
     assert layer.count_params() == expected
+    tied = NRNM(16, block_size=8, stride=4, window=4, num_heads=4,
+                memory_gates="tied")
+    tied.build((None, None, 10))
+    assert tied.count_params() == expected - 2 * d * d

@@ -97,3 +97,18 @@ def test_config_round_trip_is_exact(cls, kwargs):
             assert config[name] == value, name
         if isinstance(value, tuple):
             assert tuple(config[name]) == value, name
+
+
+def test_files_saved_by_version_0_1_load_and_predict_the_same():
+    # tests/data/nrnm-0.1.keras: NRNM + BidirectionalNRNM saved by version
+    # 0.1 (tied Eq. 9 gates, no `memory_gates` in the configs), with the
+    # outputs it gave then.
+    import os
+
+    data = os.path.join(os.path.dirname(__file__), "data")
+    model = keras.saving.load_model(os.path.join(data, "nrnm-0.1.keras"))
+    io = np.load(os.path.join(data, "nrnm-0.1-io.npz"))
+    np.testing.assert_allclose(ops.convert_to_numpy(model(io["x"])), io["y"],
+                               atol=1e-6)
+    assert model.get_layer("nrnm").cell.memory_gates == "tied"
+    assert model.get_layer("bi").forward_layer.cell.memory_gates == "tied"
