@@ -285,6 +285,31 @@ def test_load_japanese_vowels_offline(home, tmp_path, monkeypatch):
     np.testing.assert_array_equal(x_tr[1], [[7, 9], [8, 10], [0, 0], [0, 0]])
 
 
+@pytest.mark.parametrize("name,registry_entry", [
+    ("OSULeaf", "JAPANESE_VOWELS"), ("PickupGestureWiimoteZ", "AEON")])
+def test_load_ucr_offline(home, tmp_path, monkeypatch, name, registry_entry):
+    from keras_nrnm.datasets import ucr
+
+    head = f"@problemName {name}\n@univariate true\n@classLabel true 10 2 3\n@data\n"
+    members = {
+        ucr._members(name)["train"]: (head + "1,2,3:10\n4,5:2\n6,7,8:2\n").encode(),
+        ucr._members(name)["test"]: (head + "9,8,7,6:3\n").encode(),
+    }
+    source, folder = fake_source(tmp_path, members, getattr(_registry, registry_entry))
+    monkeypatch.setattr(_registry, registry_entry, source)
+    monkeypatch.setenv(_cache.ARCHIVE_DIR_ENV, str(folder))
+    (x_tr, y_tr), (x_te, y_te), classes, (l_tr, l_te) = kd.load_ucr(
+        name, return_lengths=True)
+    assert classes == ("2", "3", "10")  # numeric labels in numeric order
+    assert x_tr.shape == (3, 4, 1) and x_te.shape == (1, 4, 1)
+    assert y_tr.tolist() == [2, 0, 0] and y_te.tolist() == [1]
+    assert l_tr.tolist() == [3, 2, 3] and l_te.tolist() == [4]
+    np.testing.assert_array_equal(x_tr[1, :, 0], [4, 5, 0, 0])
+    np.testing.assert_array_equal(x_te[0, :, 0], [9, 8, 7, 6])
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        kd.load_ucr("Coffee")
+
+
 def test_load_pang_lee_offline(home, tmp_path, monkeypatch):
     from keras_nrnm.datasets import pang_lee
 

@@ -83,3 +83,17 @@ def test_japanese_vowels_real():
     assert not np.isnan(x_tr).any()
     assert (x_tr[np.arange(270), l_tr - 1] != 0).any(axis=1).all()
     assert (x_tr[np.arange(270)[l_tr < 29], l_tr[l_tr < 29]] == 0).all()
+
+
+@pytest.mark.parametrize("name,train,test,steps,classes", [
+    ("ArrowHead", 36, 175, 251, 3),
+    ("OSULeaf", 200, 242, 427, 6),
+    ("PickupGestureWiimoteZ", 50, 50, 361, 10),
+])
+def test_ucr_real(name, train, test, steps, classes):
+    (x_tr, y_tr), (x_te, y_te), names, (l_tr, l_te) = kd.load_ucr(
+        name, return_lengths=True)
+    assert x_tr.shape == (train, steps, 1) and x_te.shape == (test, steps, 1)
+    assert len(names) == classes
+    assert set(np.unique(y_tr)) == set(range(classes)) == set(np.unique(y_te))
+    assert max(l_tr.max(), l_te.max()) == steps and not np.isnan(x_tr).any()

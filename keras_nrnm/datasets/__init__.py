@@ -22,6 +22,8 @@ cached under `<KERAS_HOME or ~/.keras>/datasets/keras_nrnm/`):
 - `load_pang_lee`: 1,500 Pang & Lee movie reviews (for IMDB).
 - `load_dssp_proteins`: 50 proteins with DSSP labels (for CB513).
 - `load_japanese_vowels`: UEA JapaneseVowels (speaker classification).
+- `load_ucr`: long univariate UCR/UEA series (ArrowHead, OSULeaf, ACSF1,
+  PLAID, GunPoint, PickupGestureWiimoteZ).
 
 See `docs/datasets.md`.
 """
@@ -51,6 +53,8 @@ from keras_nrnm.datasets.protein import SS8_CLASSES
 from keras_nrnm.datasets.protein import load_cb513
 from keras_nrnm.datasets.protein import load_cb6133
 from keras_nrnm.datasets.protein import load_protein_file
+from keras_nrnm.datasets.ucr import UCR_DATASETS
+from keras_nrnm.datasets.ucr import load_ucr
 from keras_nrnm.datasets.video_features import load_video_features
 from keras_nrnm.datasets.video_features import read_video_labels
 
@@ -64,6 +68,7 @@ __all__ = [
     "INPUT_COLUMNS",
     "SS3_CLASSES",
     "SS8_CLASSES",
+    "UCR_DATASETS",
     "cache_dir",
     "load_cb513",
     "load_cb6133",
@@ -75,6 +80,7 @@ __all__ = [
     "load_ntu_skeletons",
     "load_pang_lee",
     "load_protein_file",
+    "load_ucr",
     "load_video_features",
     "make_similarity_pairs",
     "parse_ntu_filename",

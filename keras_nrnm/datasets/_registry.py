@@ -85,4 +85,16 @@ JAPANESE_VOWELS = PackageSource(
              "shipped by sktime (BSD-3)."),
 )
 
-SOURCES = {s.key: s for s in (HAPT, PANG_LEE, DSSP, JAPANESE_VOWELS)}
+AEON = PackageSource(
+    key="aeon",
+    package="aeon",
+    version="1.6.0",
+    filename="aeon-1.6.0-py3-none-any.whl",
+    sha256="d05227086706f80111ac5fee8de4d5d3115bb3bcfd1c786c8629393055816409",
+    cache_name="ucr-aeon-v1.npz",
+    pip_args=("--only-binary", "aeon"),
+    licence="UEA/UCR time series classification archive, shipped by aeon "
+            "(BSD-3).",
+)
+
+SOURCES = {s.key: s for s in (HAPT, PANG_LEE, DSSP, JAPANESE_VOWELS, AEON)}
