@@ -77,6 +77,10 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
     model.add_argument("--model", choices=("nrnm", "lstm"), default="nrnm",
                        help="recurrent layer: NRNM or the LSTM baseline "
                             "(same units, same head) (default: nrnm)")
+    model.add_argument("--match-nrnm-params", action="store_true",
+                       help="with --model lstm: widen the LSTM until the "
+                            "model has about as many parameters as the NRNM "
+                            "model at --units (the parameter-matched baseline)")
     model.add_argument("--units", type=int, default=None,
                        help=f"units of each recurrent layer (default: {units}; "
                             f"{quick_units} with --quick)")
@@ -94,13 +98,23 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                        help="NRNM zoneout rate on h and c (default: 0)")
     model.add_argument("--memory-dropout", type=float, default=0.0,
                        help="NRNM dropout on the memory read (default: 0)")
+    model.add_argument("--memory-gates", choices=("separate", "tied"),
+                       default="separate",
+                       help="NRNM Eq. 9 gates: own channel maps for the "
+                            "block's inputs and the old memory, or one shared "
+                            "map (default: separate)")
+    model.add_argument("--memory-projection-initializer", default="zeros",
+                       help="initializer of the NRNM memory projection "
+                            "(Eq. 10); zeros starts the layer as its LSTM "
+                            "(default: zeros)")
     model.add_argument("--layer-norm-epsilon", type=float,
                        default=layer_norm_epsilon,
                        help="epsilon of the NRNM memory's layer norms "
                             f"(default: {layer_norm_epsilon:g})")
     train = parser.add_argument_group("training")
     train.add_argument("--epochs", type=int, default=None,
-                       help=f"epochs (default: {epochs}; 2 with --quick)")
+                       help=f"epochs (default: {epochs or 'per data set'}; "
+                            "2 with --quick)")
     train.add_argument("--batch-size", type=int, default=batch_size,
                        help=f"global batch size (default: {batch_size})")
     train.add_argument("--learning-rate", type=float, default=1e-3,
@@ -153,6 +167,49 @@ def parse_args(parser, argv=None):
         split_cpu(args.cpu_devices)
     keras.utils.set_random_seed(args.seed)
     return args
+
+
+def match_parameters(args, build):
+    """For `--match-nrnm-params`: set `args.units` to the LSTM width whose
+    model (`build(args)`) has the parameter count closest to the NRNM
+    model's at `args.units`. Prints both counts."""
+    if not (args.match_nrnm_params and args.model == "lstm"):
+        return
+
+    def count(model, units):
+        trial = argparse.Namespace(**{**vars(args), "model": model,
+                                      "units": units})
+        built = build(trial)
+        built = built[0] if isinstance(built, tuple) else built
+        total = built.count_params()
+        keras.backend.clear_session()
+        return total
+
+    target = count("nrnm", args.units)
+    low, high = args.units, 2 * args.units
+    while count("lstm", high) < target:
+        low, high = high, 2 * high
+    while high - low > 1:  # the count grows with the width
+        middle = (low + high) // 2
+        if count("lstm", middle) < target:
+            low = middle
+        else:
+            high = middle
+    best = min((low, high), key=lambda u: abs(count("lstm", u) - target))
+    print(f"Parameter-matched LSTM: {best} units, {count('lstm', best):,} "
+          f"parameters against NRNM's {target:,} at {args.units} units")
+    args.units = best
+
+
+def memory_kwargs(args):
+    """The NRNM memory's arguments given on the command line, for
+    `NRNM(units, **memory_kwargs(args))`."""
+    return dict(
+        block_size=args.block_size, stride=args.stride, window=args.window,
+        num_heads=args.num_heads, zoneout=args.zoneout,
+        memory_dropout=args.memory_dropout, memory_gates=args.memory_gates,
+        memory_projection_initializer=args.memory_projection_initializer,
+        layer_norm_epsilon=args.layer_norm_epsilon)
 
 
 def jit_compile(args):

@@ -29,7 +29,8 @@ Run it:
     python examples/action_recognition.py                      # HAPT, NRNM
     python examples/action_recognition.py --model lstm         # the LSTM baseline
     python examples/action_recognition.py --data-dir NTU/nturgb+d_skeletons \\
-        --protocol cv --units 512 --length 100 --dropout 0.5   # the paper's setting
+        --protocol cv --units 512 --length 100 --dropout 0.5 \\
+        --zoneout 0.2 --memory-dropout 0.5                     # the paper's setting
     python examples/action_recognition.py --features-dir charades_i3d/ \\
         --labels-file Charades_v1_train.csv --test-labels-file Charades_v1_test.csv
 
@@ -136,10 +137,7 @@ def build_model(args, steps, features, classes, multilabel):
         last = layer == args.layers
         if args.model == "nrnm" and layer == args.nrnm_layer:
             # NRNM is used exactly like keras.layers.LSTM.
-            h = NRNM(args.units, block_size=args.block_size, stride=args.stride,
-                     window=args.window, num_heads=args.num_heads,
-                     zoneout=args.zoneout, memory_dropout=args.memory_dropout,
-                     layer_norm_epsilon=args.layer_norm_epsilon,
+            h = NRNM(args.units, **_common.memory_kwargs(args),
                      return_sequences=not last, name="nrnm")(h)
         else:
             h = keras.layers.LSTM(args.units, return_sequences=not last,
@@ -177,6 +175,8 @@ def main(argv=None):
     x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
     x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
 
+    _common.match_parameters(args, lambda a: build_model(
+        a, x_train.shape[1], x_train.shape[2], classes, multilabel))
     with devices.scope():
         model = build_model(args, x_train.shape[1], x_train.shape[2], classes,
                             multilabel)

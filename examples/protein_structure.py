@@ -34,7 +34,8 @@ Run it:
     python examples/protein_structure.py                        # DSSP proteins, Q3
     python examples/protein_structure.py --classes 8            # Q8 (needs mkdssp)
     python examples/protein_structure.py --model lstm           # the Bi-LSTM baseline
-    python examples/protein_structure.py --data-dir cb6133/ --units 256 --epochs 30
+    python examples/protein_structure.py --data-dir cb6133/ --units 256 --epochs 30 \\
+        --zoneout 0.2 --memory-dropout 0.5
         # a folder with cullpdb+profile_6133_filtered.npy.gz and
         # cb513+profile_split1.npy.gz (+ casp10*.npy*, casp11*.npy* if you have them)
 
@@ -134,11 +135,7 @@ def build_model(args, residues, channels, classes):
     if args.model == "nrnm":
         # One memory over forward and backward hidden states (Eq. 18);
         # output per residue: [forward h, backward h], 2 * units wide.
-        h = BidirectionalNRNM(args.units, block_size=args.block_size,
-                              stride=args.stride, window=args.window,
-                              num_heads=args.num_heads, zoneout=args.zoneout,
-                              memory_dropout=args.memory_dropout,
-                              layer_norm_epsilon=args.layer_norm_epsilon,
+        h = BidirectionalNRNM(args.units, **_common.memory_kwargs(args),
                               return_sequences=True, name="nrnm")(h)
     else:
         h = keras.layers.Bidirectional(
@@ -178,6 +175,8 @@ def main(argv=None):
         args, devices, x_train, y_train, m_train)
     x_val, y_val, m_val = _common.whole_batches(args, devices, x_val, y_val, m_val)
 
+    _common.match_parameters(args, lambda a: build_model(
+        a, x_train.shape[1], x_train.shape[2], len(names)))
     with devices.scope():
         model = build_model(args, x_train.shape[1], x_train.shape[2], len(names))
     model.summary()

@@ -1,22 +1,29 @@
-"""Reproduce the table of `docs/results.md`: NRNM against LSTM on the offline
-data sets, several seeds, each example's default settings.
+"""Reproduce the tables of `docs/results.md`: NRNM against LSTMs on the
+offline data sets, several seeds, each example's default settings, and the
+ablations of NRNM's defaults.
 
     nice -n 10 python examples/results_sweep.py            # run what is missing, print the table
     python examples/results_sweep.py --summary-only        # only the table
     python examples/results_sweep.py --examples protein_structure --seeds 0 1 2
+    python examples/results_sweep.py --examples ucr_OSULeaf ucr_ArrowHead \\
+        --variants nrnm nrnm_v01 lstm lstm_matched --extra-args="--jit-compile on"
 
 Every run is one call of an example,
 
-    python examples/<example>.py --model <nrnm|lstm> --seed <s> \\
-        --output-dir runs/results/<example>-<model>-<s>
+    python examples/<example>.py <the variant's arguments> --seed <s> \\
+        --output-dir runs/results/<example>-<variant>-<s>
 
 with nothing else changed (`sequence_similarity_match` adds `--head
-match`), so both models get the same epochs, units, head and data. Runs go
-one after the other (a single training at a time). A run whose
+match`; `ucr_<name>` is `time_series_classification.py --dataset <name>`),
+so all variants get the same epochs, units, head and data. The variants
+(`VARIANTS`) are NRNM with today's defaults, an LSTM of the same width, an
+LSTM widened to NRNM's parameter count, and NRNM with one default changed.
+Runs go one after the other (a single training at a time), seed by seed, so
+that the first seed of every comparison comes first. A run whose
 `metrics.json` exists is skipped, and an interrupted one resumes from its
 last epoch, so the sweep can be stopped and restarted at will. Each run's
 console output goes to `<output-dir>/stdout.log`; the table goes to the
-console and to `runs/results/summary.md` (`summary.json`: every run).
+console and to `<root>/summary.md` (`summary.json`: every run).
 """
 
 import argparse
@@ -38,22 +45,48 @@ EXAMPLES = {
     "sequence_similarity_match": ("sequence_similarity", ["--head", "match"],
                                   "accuracy", "accuracy"),
 }
+# Long UCR/UEA series that no other example uses (datasets.load_ucr).
+for _name in ("ArrowHead", "OSULeaf", "PickupGestureWiimoteZ", "ACSF1",
+              "PLAID", "GunPoint"):
+    EXAMPLES[f"ucr_{_name}"] = ("time_series_classification",
+                                ["--dataset", _name], "accuracy", "accuracy")
+
+# name -> (label, arguments of the example). NRNM's variants change one
+# default each against "nrnm" (the defaults of this release).
+VARIANTS = {
+    "nrnm": ("NRNM", ["--model", "nrnm"]),
+    "lstm": ("LSTM, same width", ["--model", "lstm"]),
+    "lstm_matched": ("LSTM, NRNM's parameters",
+                     ["--model", "lstm", "--match-nrnm-params"]),
+    "nrnm_v01": ("NRNM, version 0.1 defaults (tied gates, random projection)",
+                 ["--model", "nrnm", "--memory-gates", "tied",
+                  "--memory-projection-initializer", "glorot_uniform"]),
+    "nrnm_tied": ("NRNM, tied Eq. 9 gates",
+                  ["--model", "nrnm", "--memory-gates", "tied"]),
+    "nrnm_random_projection": ("NRNM, random memory projection",
+                               ["--model", "nrnm",
+                                "--memory-projection-initializer",
+                                "glorot_uniform"]),
+    "nrnm_regularised": ("NRNM, authors' zoneout 0.2 and memory dropout 0.5",
+                         ["--model", "nrnm", "--zoneout", "0.2",
+                          "--memory-dropout", "0.5"]),
+}
 MODELS = ("nrnm", "lstm")
 
 
-def run_dir(root, example, model, seed):
-    return os.path.join(root, f"{example}-{model}-{seed}")
+def run_dir(root, example, variant, seed):
+    return os.path.join(root, f"{example}-{variant}-{seed}")
 
 
-def run_one(root, example, model, seed):
-    out = run_dir(root, example, model, seed)
+def run_one(root, example, variant, seed, extra_args=()):
+    out = run_dir(root, example, variant, seed)
     if os.path.exists(os.path.join(out, "metrics.json")):
         return
     os.makedirs(out, exist_ok=True)
     script, extra, _, _ = EXAMPLES[example]
     command = [sys.executable, os.path.join(HERE, f"{script}.py"), *extra,
-               "--model", model, "--seed", str(seed), "--output-dir", out,
-               "--verbose", "2"]
+               *VARIANTS[variant][1], *extra_args, "--seed", str(seed),
+               "--output-dir", out, "--verbose", "2"]
     print(f"[{time.strftime('%H:%M:%S')}] {' '.join(command[1:])}", flush=True)
     start = time.perf_counter()
     with open(os.path.join(out, "stdout.log"), "a") as log:
@@ -66,15 +99,14 @@ def run_one(root, example, model, seed):
             f.write(f"{seconds:.1f}\n")
 
 
-def summarize(root, examples, seeds):
-    rows, runs = [], []
+def read_runs(root, examples, variants, seeds):
+    """Every finished run: one dict per `metrics.json`."""
+    runs = []
     for example in examples:
-        _, _, key, label = EXAMPLES[example]
-        cells = {}
-        for model in MODELS:
-            scores, walls = [], []
+        key = EXAMPLES[example][2]
+        for variant in variants:
             for seed in seeds:
-                out = run_dir(root, example, model, seed)
+                out = run_dir(root, example, variant, seed)
                 path = os.path.join(out, "metrics.json")
                 if not os.path.exists(path):
                     continue
@@ -84,67 +116,111 @@ def summarize(root, examples, seeds):
                 if os.path.exists(os.path.join(out, "wall_seconds.txt")):
                     with open(os.path.join(out, "wall_seconds.txt")) as f:
                         wall = float(f.read())
-                    walls.append(wall)
-                scores.append(metrics["test"][key])
-                runs.append({"example": example, "model": model, "seed": seed,
-                             "test": metrics["test"], "params": metrics["params"],
-                             "epochs": metrics["epochs_run"], "wall_seconds": wall,
+                runs.append({"example": example, "variant": variant,
+                             "seed": seed, "score": metrics["test"][key],
+                             "test": metrics["test"],
+                             "params": metrics["params"],
+                             "units": metrics["args"]["units"],
+                             "epochs": metrics["epochs_run"],
+                             "wall_seconds": wall,
                              "dataset": metrics["dataset"]})
-                cells[model + "_dataset"] = metrics["dataset"]
-                cells[model + "_params"] = metrics["params"]
-                cells[model + "_epochs"] = metrics["epochs_run"]
-            cells[model] = scores
-            cells[model + "_wall"] = walls
-        if cells.get("nrnm") or cells.get("lstm"):
-            rows.append((example, label, cells))
+    return runs
 
-    def fmt(scores):
+
+def summarize(root, examples, variants, seeds):
+    """Markdown tables (mean ± sd per variant; per-seed scores) from the
+    finished runs, also written to `<root>/summary.md` and `summary.json`."""
+    runs = read_runs(root, examples, variants, seeds)
+
+    def cell(example, variant):
+        scores = [100 * r["score"] for r in runs
+                  if r["example"] == example and r["variant"] == variant]
         if not scores:
             return "-"
-        values = 100 * np.asarray(scores)
-        spread = values.std(ddof=1) if len(values) > 1 else 0.0
-        return f"{values.mean():.1f} ± {spread:.1f} (n={len(values)})"
+        spread = np.std(scores, ddof=1) if len(scores) > 1 else 0.0
+        return f"{np.mean(scores):.1f} ± {spread:.1f} (n={len(scores)})"
 
-    lines = ["| example | data set | score | NRNM | LSTM | epochs | params NRNM / LSTM "
-             "| minutes per run NRNM / LSTM |",
-             "|---|---|---|---|---|---|---|---|"]
-    for example, label, cells in rows:
-        walls = [f"{np.mean(cells[m + '_wall']) / 60:.1f}" if cells[m + "_wall"] else "-"
-                 for m in MODELS]
-        lines.append(
-            f"| {example} | {cells.get('nrnm_dataset', cells.get('lstm_dataset'))} "
-            f"| {label} (%) | {fmt(cells['nrnm'])} | {fmt(cells['lstm'])} "
-            f"| {cells.get('nrnm_epochs', cells.get('lstm_epochs'))} "
-            f"| {_count(cells.get('nrnm_params'))} / {_count(cells.get('lstm_params'))} "
-            f"| {walls[0]} / {walls[1]} |")
+    def params(example, variant):
+        found = [r for r in runs
+                 if r["example"] == example and r["variant"] == variant]
+        if not found:
+            return "-"
+        return f"{found[0]['params']:,} ({found[0]['units']} units)"
+
+    present = [e for e in examples if any(r["example"] == e for r in runs)]
+    header = "| example | score (%) | " + " | ".join(variants) + " |"
+    rule = "|---|---|" + "---|" * len(variants)
+    lines = [header, rule]
+    for example in present:
+        lines.append(f"| {example} | {EXAMPLES[example][3]} | "
+                     + " | ".join(cell(example, v) for v in variants) + " |")
+    lines += ["", "Parameters (units):", "", header.replace("score (%)", "-"),
+              rule]
+    for example in present:
+        lines.append(f"| {example} | | "
+                     + " | ".join(params(example, v) for v in variants) + " |")
+    lines += ["", "Per seed (%):", "",
+              "| example | variant | " + " | ".join(f"seed {s}" for s in seeds)
+              + " | minutes per run |",
+              "|---|---|" + "---|" * (len(seeds) + 1)]
+    for example in present:
+        for variant in variants:
+            found = {r["seed"]: r for r in runs
+                     if r["example"] == example and r["variant"] == variant}
+            if not found:
+                continue
+            walls = [r["wall_seconds"] for r in found.values()
+                     if r["wall_seconds"]]
+            minutes = f"{np.mean(walls) / 60:.1f}" if walls else "-"
+            lines.append(
+                f"| {example} | {variant} | "
+                + " | ".join(f"{100 * found[s]['score']:.1f}" if s in found
+                             else "-" for s in seeds)
+                + f" | {minutes} |")
     table = "\n".join(lines)
     os.makedirs(root, exist_ok=True)
     with open(os.path.join(root, "summary.md"), "w") as f:
         f.write(table + "\n\nmean ± sample standard deviation over seeds "
-                f"{', '.join(map(str, seeds))}\n")
+                f"{', '.join(map(str, seeds))}; variants: "
+                + "; ".join(f"{v} = {VARIANTS[v][0]}" for v in variants)
+                + "\n")
     with open(os.path.join(root, "summary.json"), "w") as f:
         json.dump(runs, f, indent=2)
     return table
 
 
-def _count(value):
-    return "-" if value is None else f"{value:,}"
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--examples", nargs="+", choices=tuple(EXAMPLES),
-                        default=list(EXAMPLES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--root", default=os.path.join("runs", "results"))
-    parser.add_argument("--summary-only", action="store_true")
+                        default=list(EXAMPLES)[:5], metavar="EXAMPLE",
+                        help="examples to run (default: the paper's four, "
+                             "with both similarity heads); also "
+                             + ", ".join(e for e in EXAMPLES
+                                         if e.startswith("ucr_")))
+    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS),
+                        default=list(MODELS), metavar="VARIANT",
+                        help="models to compare (default: nrnm lstm); "
+                             "choices: " + ", ".join(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                        help="seeds (default: 0 1 2)")
+    parser.add_argument("--extra-args", default="",
+                        help="more arguments for every run, e.g. "
+                             "\"--jit-compile on\" (part of the run's "
+                             "settings: keep them for a whole sweep)")
+    parser.add_argument("--root", default=os.path.join("runs", "results"),
+                        help="folder of the runs (default: runs/results)")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="print the tables of the finished runs only")
     args = parser.parse_args(argv)
     if not args.summary_only:
         for seed in args.seeds:
             for example in args.examples:
-                for model in MODELS:
-                    run_one(args.root, example, model, seed)
-    print(summarize(args.root, args.examples, args.seeds))
+                for variant in args.variants:
+                    run_one(args.root, example, variant, seed,
+                            args.extra_args.split())
+    print(summarize(args.root, args.examples, args.variants, args.seeds))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ Run it:
     python examples/sentiment_analysis.py                     # Pang & Lee, NRNM
     python examples/sentiment_analysis.py --model lstm        # the LSTM baseline
     python examples/sentiment_analysis.py --data-dir aclImdb --units 256 \\
-        --sequence-length 500 --keep first                    # IMDB, as in the paper
+        --sequence-length 500 --keep first \\
+        --zoneout 0.2 --memory-dropout 0.5                    # IMDB, as in the paper
 
 Outputs in `--output-dir` (default `runs/sentiment_analysis`): `log.csv`,
 `model.keras`, `metrics.json` (test accuracy), `learning_curves.png`,
@@ -120,11 +121,7 @@ def build_model(args, vocabulary_size):
     h = keras.layers.Embedding(vocabulary_size, args.embedding_dim,
                                mask_zero=True, name="embedding")(inputs)
     if args.model == "nrnm":
-        h = NRNM(args.units, block_size=args.block_size, stride=args.stride,
-                 window=args.window, num_heads=args.num_heads,
-                 zoneout=args.zoneout, memory_dropout=args.memory_dropout,
-                 layer_norm_epsilon=args.layer_norm_epsilon,
-                 name="nrnm")(h)
+        h = NRNM(args.units, **_common.memory_kwargs(args), name="nrnm")(h)
     else:
         h = keras.layers.LSTM(args.units, name="lstm")(h)
     h = keras.layers.Dropout(args.dropout)(h)
@@ -155,6 +152,7 @@ def main(argv=None):
     x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
     x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
 
+    _common.match_parameters(args, lambda a: build_model(a, len(vocabulary)))
     with devices.scope():
         model = build_model(args, len(vocabulary))
     model.summary()

@@ -40,7 +40,8 @@ Run it:
     python examples/sequence_similarity.py --model lstm         # siamese LSTM
     python examples/sequence_similarity.py --head match         # matching features
     python examples/sequence_similarity.py --data-dir NTU/nturgb+d_skeletons \\
-        --train-pairs 18823 --test-pairs 5000 --units 512 --length 100
+        --train-pairs 18823 --test-pairs 5000 --units 512 --length 100 \\
+        --zoneout 0.2 --memory-dropout 0.5
 
 Outputs in `--output-dir` (default `runs/sequence_similarity`): `log.csv`,
 `model.keras`, `metrics.json` (test accuracy, ROC AUC), `learning_curves.png`,
@@ -126,10 +127,7 @@ def build_encoder(args, steps, features):
         last = layer == args.layers
         memory_here = layer == min(2, args.layers)
         if args.model == "nrnm" and memory_here:
-            h = NRNM(args.units, block_size=args.block_size, stride=args.stride,
-                     window=args.window, num_heads=args.num_heads,
-                     zoneout=args.zoneout, memory_dropout=args.memory_dropout,
-                     layer_norm_epsilon=args.layer_norm_epsilon,
+            h = NRNM(args.units, **_common.memory_kwargs(args),
                      return_sequences=not last, name="nrnm")(h)
         else:
             h = keras.layers.LSTM(args.units, return_sequences=not last,
@@ -176,6 +174,8 @@ def main(argv=None):
         args, devices, a_train, b_train, same_train)
     a_val, b_val, same_val = _common.whole_batches(args, devices, a_val, b_val, same_val)
 
+    _common.match_parameters(args, lambda a: build_model(
+        a, a_train.shape[1], a_train.shape[2]))
     with devices.scope():
         model, encoder = build_model(args, a_train.shape[1], a_train.shape[2])
     model.summary()

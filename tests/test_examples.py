@@ -36,6 +36,7 @@ SCORES = {
     "sentiment_analysis": "accuracy",
     "protein_structure": "q3",
     "sequence_similarity": "accuracy",
+    "time_series_classification": "accuracy",
 }
 FIGURES = ("learning_curves.png", "confusion_matrix.png")
 
@@ -150,7 +151,8 @@ def test_jit_compile_option_reaches_model_compile(monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["sentiment_analysis", "protein_structure",
-                                  "sequence_similarity"])
+                                  "sequence_similarity",
+                                  "time_series_classification"])
 def test_quick_run_nrnm(name, tmp_path):
     run_example(name, tmp_path)
     metrics = check_outputs(name, tmp_path, "nrnm")
@@ -164,8 +166,9 @@ def test_quick_runs_lstm_baselines(tmp_path):
         import sys
         sys.path.insert(0, {str(EXAMPLES)!r})
         import action_recognition, protein_structure, sentiment_analysis, sequence_similarity
+        import time_series_classification
         for module in (action_recognition, sentiment_analysis, protein_structure,
-                       sequence_similarity):
+                       sequence_similarity, time_series_classification):
             name = module.__name__
             module.main(["--quick", "--model", "lstm", "--verbose", "0",
                          "--output-dir", {str(tmp_path)!r} + "/" + name])
@@ -175,6 +178,32 @@ def test_quick_runs_lstm_baselines(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for name in SCORES:
         check_outputs(name, tmp_path / name, "lstm")
+
+
+def test_parameter_matched_lstm(monkeypatch):
+    # --match-nrnm-params widens the LSTM to the NRNM model's parameter
+    # count: the closest width, so one unit more or less is farther.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import _common
+    import time_series_classification as example
+
+    args = example.parse_args(["--quick", "--model", "lstm",
+                               "--match-nrnm-params"])
+
+    def build(a):
+        return example.build_model(a, 20, 3, variable_length=False)
+
+    def count(model, units):
+        import argparse
+        return build(argparse.Namespace(**{**vars(args), "model": model,
+                                           "units": units})).count_params()
+
+    target = count("nrnm", args.units)
+    _common.match_parameters(args, build)
+    assert args.units > 16
+    gap = abs(count("lstm", args.units) - target)
+    assert gap <= abs(count("lstm", args.units - 1) - target)
+    assert gap <= abs(count("lstm", args.units + 1) - target)
 
 
 def test_finished_run_is_not_retrained_and_settings_are_checked(tmp_path):
