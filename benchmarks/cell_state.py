@@ -1,0 +1,111 @@
+"""How large NRNM's cell state `c_t` grows, at initialisation and after
+training: does the memory term of Eq. 10 push `tanh(c_t)` into saturation?
+
+    python benchmarks/cell_state.py --dataset OSULeaf
+    python benchmarks/cell_state.py --dataset OSULeaf \\
+        --trained runs/study/ucr_OSULeaf-nrnm_v01-0/model.keras
+
+For the training series of a UCR/UEA set (z-normalised as in
+`examples/time_series_classification.py`) it runs `RNN(NRNMCell)` with an
+extra output, `c_t` at every step, and prints per layer setting: the mean
+|c_t| over the second half of the steps, the share of entries with
+|c_t| > 2 (where tanh' < 0.071, so little gradient flows through h_t), and the
+same for the LSTM that has the backbone's weights. Settings: a fresh layer
+with version 0.1's initialisation (random memory projection), a fresh layer
+with this release's (zero projection: exactly the LSTM), and any trained
+`model.keras` of the examples (its layer `nrnm`).
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+from keras_nrnm import NRNMCell  # noqa: E402
+from keras_nrnm import datasets  # noqa: E402
+
+
+class CellStateProbe(NRNMCell):
+    """`NRNMCell` whose output is `[h_t, c_t]`."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.output_size = 2 * units
+
+    def call(self, inputs, states, training=False):
+        h, new_states = super().call(inputs, states, training=training)
+        return ops.concatenate([h, new_states[1]], axis=-1), new_states
+
+
+def cell_states(cell_config, weights, x):
+    """`c_t` of every step, `(batch, steps, units)`, for a cell with the given
+    config and weights (`None`: as initialised)."""
+    config = {k: v for k, v in cell_config.items()
+              if k not in ("name", "dtype", "trainable")}
+    probe = CellStateProbe(**config)
+    rnn = keras.layers.RNN(probe, return_sequences=True)
+    rnn.build(x.shape)
+    if weights is not None:
+        probe.set_weights(weights)
+    units = probe.units
+    return ops.convert_to_numpy(rnn(x))[..., units:], probe
+
+
+def summary(c):
+    late = np.abs(c[:, c.shape[1] // 2:])
+    return late.mean(), (late > 2.0).mean(), np.abs(c).max()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="OSULeaf",
+                        choices=sorted(datasets.UCR_DATASETS))
+    parser.add_argument("--units", type=int, default=64)
+    parser.add_argument("--series", type=int, default=64,
+                        help="training series used (default: 64)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trained", nargs="*", default=[],
+                        help="model.keras files of trained examples")
+    args = parser.parse_args(argv)
+    import time_series_classification as example
+
+    (x, _), _, _, (lengths, _) = datasets.load_ucr(args.dataset,
+                                                  return_lengths=True)
+    x = example.normalise(x, lengths)[:args.series]
+    settings = []
+    for label, init in (("fresh, 0.1 initialisation (random projection)",
+                         dict(memory_gates="tied",
+                              memory_projection_initializer="glorot_uniform")),
+                        ("fresh, 0.2 initialisation (zero projection)", {})):
+        keras.utils.set_random_seed(args.seed)
+        config = NRNMCell(args.units, **init).get_config()
+        settings.append((label, config, None))
+    for path in args.trained:
+        layer = keras.saving.load_model(path).get_layer("nrnm")
+        settings.append((f"trained: {path}", layer.cell.get_config(),
+                         layer.cell.get_weights()))
+    print(f"{args.dataset}: {len(x)} training series of {x.shape[1]} steps, "
+          f"{args.units} units; |c_t| over the second half of the steps\n")
+    print("| layer | NRNM mean abs(c) | NRNM share abs(c) > 2 | max abs(c) "
+          "| its LSTM: mean abs(c) | share > 2 |")
+    print("|---|---|---|---|---|---|")
+    for label, config, weights in settings:
+        c, probe = cell_states(config, weights, x)
+        # The same backbone without the memory: the projection set to zero.
+        lstm_weights = [np.zeros_like(w) if v.path.endswith("memory_projection")
+                        else w for v, w in zip(probe.weights, probe.get_weights())]
+        c_lstm, _ = cell_states(config, lstm_weights, x)
+        mean, share, top = summary(c)
+        lstm_mean, lstm_share, _ = summary(c_lstm)
+        print(f"| {label} | {mean:.2f} | {100 * share:.1f} % | {top:.1f} "
+              f"| {lstm_mean:.2f} | {100 * lstm_share:.1f} % |")
+
+
+if __name__ == "__main__":
+    main()
