@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nrnm import schedule
+
 
 def attention_maps(layer, inputs):
     """Attention weights `W_att` (Eq. 5) of every memory update of a layer.
@@ -77,7 +79,7 @@ def attention_maps(layer, inputs):
     backward = None
     if cell.backward_states:
         x, backward = x[..., :-d], x[..., -d:]
-    units = cell.project_inputs(x)
+    units = cell.input_terms(x)[2]  # the inputs as units (Eq. 5)
 
     def block_of(sequence, t):
         # Steps t-k+1 .. t, zeros before the start of the sequence.
@@ -89,14 +91,14 @@ def attention_maps(layer, inputs):
         return part
 
     maps = []
-    for t in range(cell.window - 1, steps, cell.window):
-        real = np.arange(t - k + 1, t + 1) >= 0
-        real = ops.convert_to_tensor(np.tile(real, (x.shape[0], 1)))
+    for t in schedule.update_steps(steps, cell.window):
+        block_steps = schedule.block_steps(t, k)
+        real = schedule.real_positions(
+            k, ops.full((x.shape[0],), min(t + 1, k), "float32"))
         _, scores = memory.scale_embeddings(
             block_of(hidden, t), block_of(units, t), real,
             None if backward is None else block_of(backward, t))
         for stride, weights in zip(memory.strides, scores):
-            block_steps = t - k + 1 + np.arange(k)
             query_steps = block_steps[memory.slot_positions(stride)]
             input_steps = block_steps[memory.input_positions(stride)]
             # Source units in NonLocalMemory.scale_embeddings's order.

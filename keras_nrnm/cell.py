@@ -2,8 +2,9 @@
 
 import keras
 from keras import ops
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from keras_nrnm import schedule
+from keras_nrnm._keras_internals import DropoutRNNCell
 from keras_nrnm import validation
 from keras_nrnm.products import last_axis_product
 from keras_nrnm.memory import GATE_LAYOUTS, NonLocalMemory
@@ -376,65 +377,67 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             self._state_masks = masks
         return self._state_masks
 
-    # Eq. 10-13 -------------------------------------------------------------
-    def backbone_step(self, inputs, h_tm1, c_tm1, memory_read, h_in=None):
-        """One backbone step that reads the memory `v_m = flatten(M_{t-win})`.
-
-        `inputs` are already dropped out, and `h_in` is `h_tm1` after
-        recurrent dropout (default: `h_tm1`). Returns `(h_t, c_t)`.
-        """
-        h_in = h_tm1 if h_in is None else h_in
-        x = ops.matmul(inputs, self.kernel)
+    # Eq. 5, 10-13: the only home of the step equations ---------------------
+    # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
+    # to a window of steps at once. Only `recurrent_step` reads `h_{t-1}`.
+    def input_terms(self, inputs):
+        """What each step computes from `x_t` alone, in one matrix product:
+        `(x W + b, x W_m + b_m, x W_x + b_x)`, the backbone's gate inputs
+        (Eq. 11), the memory gate's input part (Eq. 12) and the input as a
+        unit of width `units` for the attention (Eq. 5). `inputs` may have
+        any leading axes (one step, a window, a sequence)."""
+        kernel = ops.concatenate(
+            [self.kernel, self.memory_gate_kernel, self.input_projection_kernel],
+            axis=1)
+        terms = last_axis_product(inputs, kernel)
         if self.use_bias:
-            x = x + self.bias
-        memory_term = self.memory_contribution(
-            self.memory_gate(inputs, memory_read), memory_read)
-        if self.backbone == "lstm":
-            z = x + ops.matmul(h_in, self.recurrent_kernel)
-            z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-            c = (  # Eq. 10
-                self.recurrent_activation(z_f) * c_tm1
-                + self.recurrent_activation(z_i) * self.activation(z_c)
-                + memory_term
-            )
-            h = self.recurrent_activation(z_o) * self.activation(c)  # Eq. 13
-            return h, c
-        if self.backbone == "gru":
-            d = self.units
-            x_z, x_r, x_h = ops.split(x, 3, axis=-1)
-            h_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * d])
-            z = self.recurrent_activation(x_z + h_zr[:, :d])
-            r = self.recurrent_activation(x_r + h_zr[:, d:])
-            candidate = self.activation(
-                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * d:])
-                + memory_term
-            )
-            return z * h_tm1 + (1.0 - z) * candidate, c_tm1
-        # simple
-        h = self.activation(
-            x + ops.matmul(h_in, self.recurrent_kernel) + memory_term)
-        return h, c_tm1
+            terms = terms + ops.concatenate(
+                [self.bias, self.memory_gate_bias, self.input_projection_bias])
+        gates_end = self.kernel.shape[1]
+        memory_end = gates_end + self.num_slots * self.units
+        return (terms[..., :gates_end], terms[..., gates_end:memory_end],
+                terms[..., memory_end:])
 
-    def memory_gate(self, inputs, memory_read):
-        """Eq. 12: `g_m = sigmoid(W_m x_t + U_m v_m + b_m)`."""
-        pre = ops.matmul(inputs, self.memory_gate_kernel) + ops.matmul(
-            memory_read, self.memory_gate_recurrent_kernel
-        )
-        if self.use_bias:
-            pre = pre + self.memory_gate_bias
-        return self.recurrent_activation(pre)
-
-    def memory_contribution(self, memory_gate, memory_read):
-        """Eq. 10's `g_m * v_m`, projected from `slots * units` to `units`."""
+    def memory_term(self, x_memory, memory_read):
+        """Eq. 12 and Eq. 10's memory term: `g_m = sigmoid(x W_m + b_m +
+        v_m U_m)` and `(g_m * v_m) P`, `P` bringing `slots * units` to
+        `units`. `x_memory` is `input_terms`' second output (any leading
+        axes); `memory_read` is `v_m`, `(batch, slots * units)`, broadcast
+        over the leading axes (the memory is constant within a window)."""
+        memory_gate = self.recurrent_activation(
+            x_memory + ops.matmul(memory_read, self.memory_gate_recurrent_kernel))
         return last_axis_product(memory_gate * memory_read,
                                  self.memory_projection)
 
-    def project_inputs(self, inputs):
-        """The inputs as attention units of width `units` (Eq. 5)."""
-        units = ops.matmul(inputs, self.input_projection_kernel)
-        if self.use_bias:
-            units = units + self.input_projection_bias
-        return units
+    def recurrent_step(self, x_gates, memory_term, h_tm1, c_tm1, h_in,
+                       training=False):
+        """Eq. 10, 11, 13 (or the GRU and simple backbones) and zoneout: one
+        step from `x W + b` (`input_terms`), the memory term (`memory_term`)
+        and the previous state. `h_in` is `h_tm1` after recurrent dropout.
+        Returns `(h_t, c_t)`."""
+        act, rec_act = self.activation, self.recurrent_activation
+        if self.backbone == "lstm":
+            z = x_gates + ops.matmul(h_in, self.recurrent_kernel)
+            z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+            c = (rec_act(z_f) * c_tm1 + rec_act(z_i) * act(z_c)  # Eq. 10
+                 + memory_term)
+            h = rec_act(z_o) * act(c)  # Eq. 13
+        elif self.backbone == "gru":
+            d = self.units
+            x_z, x_r, x_h = ops.split(x_gates, 3, axis=-1)
+            h_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * d])
+            z = rec_act(x_z + h_zr[:, :d])
+            r = rec_act(x_r + h_zr[:, d:])
+            candidate = act(
+                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * d:])
+                + memory_term)
+            h, c = z * h_tm1 + (1.0 - z) * candidate, c_tm1
+        else:  # "simple"
+            h = act(x_gates + ops.matmul(h_in, self.recurrent_kernel)
+                    + memory_term)
+            c = c_tm1
+        return (self.zoneout_step(h, h_tm1, "h", training),
+                self.zoneout_step(c, c_tm1, "c", training))
 
     def zoneout_step(self, new, old, name, training):
         if not self.zoneout:
@@ -445,13 +448,6 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return (1.0 - self.zoneout) * new + self.zoneout * old
 
     # Memory update (Eq. 5-9) -----------------------------------------------
-    def real_positions(self, steps_seen):
-        """`True` for block positions that hold real steps (not padding
-        before the start of the sequence), per sample."""
-        positions = ops.arange(self.block_size, dtype="float32")[None, :]
-        first_real = float(self.block_size) - ops.cast(steps_seen, "float32")
-        return positions >= first_real[:, None]
-
     def update_memory(self, memory, hidden_block, input_block, steps_seen,
                       backward_block=None):
         """A new memory state from the block buffers (flattened shapes)."""
@@ -462,7 +458,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             ops.reshape(hidden_block, (-1, k, d)),
             ops.reshape(input_block, (-1, k, d)),
             ops.reshape(memory, (-1, n, d)),
-            self.real_positions(steps_seen),
+            schedule.real_positions(k, steps_seen),
             backward_block=backward_block,
         )
         return ops.reshape(new_memory, (-1, n * d))
@@ -483,27 +479,26 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         if training and self.memory_dropout > 0:
             memory_read = memory * self.get_state_masks(h_tm1)["memory"]
 
-        h, c = self.backbone_step(inputs, h_tm1, c_tm1, memory_read, h_in)
-        h = self.zoneout_step(h, h_tm1, "h", training)
-        c = self.zoneout_step(c, c_tm1, "c", training)
+        x_gates, x_memory, x_unit = self.input_terms(inputs)
+        h, c = self.recurrent_step(
+            x_gates, self.memory_term(x_memory, memory_read), h_tm1, c_tm1,
+            h_in, training)
 
         # Slide the block by one step.
         hidden_block = ops.concatenate([hidden_block[:, d:], h], axis=1)
-        input_block = ops.concatenate(
-            [input_block[:, d:], self.project_inputs(inputs)], axis=1
-        )
+        input_block = ops.concatenate([input_block[:, d:], x_unit], axis=1)
         blocks = [hidden_block, input_block]
         if self.backward_states:
             backward_block = ops.concatenate(
                 [states[5][:, d:], backward_h], axis=1)
             blocks.append(backward_block)
-        phase = ops.mod(counters[:, 0] + 1.0, float(self.window))
-        steps_seen = ops.minimum(counters[:, 1] + 1.0, float(self.block_size))
+        phase, steps_seen = schedule.advance(counters[:, 0], counters[:, 1],
+                                             self.window, self.block_size)
         # Keep the loop-carried dtype (float16/bfloat16 under mixed precision).
         counters = ops.cast(ops.stack([phase, steps_seen], axis=1), counters.dtype)
 
-        # The memory is rebuilt after the last step of each window. Under
-        # masking each sample has its own phase, so the choice is per sample.
+        # Under masking each sample has its own phase, so whether the memory
+        # is rebuilt is decided per sample.
         is_update = phase == 0.0
         new_memory = ops.cond(
             ops.any(is_update),

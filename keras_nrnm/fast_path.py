@@ -4,15 +4,17 @@ Inside one window of `window` steps the memory is constant, so everything
 that depends only on the inputs and the memory is computed for the whole
 window in batched products instead of once per step:
 
-- the input projections (`x W + b`, `x W_m + b_m`, `x W_x + b_x`) of the
-  window's steps in one matrix product;
-- the memory-gate term `v_m U_m` once, and the memory's contribution
-  `(g_m * v_m) P` for all the window's steps in one product;
+- the input terms (`x W + b`, `x W_m + b_m`, `x W_x + b_x`) of the
+  window's steps in one matrix product (`NRNMCell.input_terms`);
+- the memory term of Eq. 10 and 12 for all the window's steps at once
+  (`NRNMCell.memory_term`, with `v_m U_m` computed once);
 - one memory update (`NRNMCell.update_memory`: the attention) for the whole
   batch.
 
-Only the recurrent product (`h_{t-1} U`) stays step by step, in a short
-unrolled loop of `window` steps inside an outer loop over windows.
+Only `NRNMCell.recurrent_step` (the product `h_{t-1} U`) runs step by step,
+in a short unrolled loop of `window` steps inside an outer loop over
+windows. This module holds no equation of its own: it arranges the steps
+(the timeline below) and calls the cell's functions.
 
 Per-sample step counts and phases are handled by a *timeline*: each sample's
 real (unmasked) steps are gathered to consecutive positions starting at its
@@ -30,10 +32,11 @@ outputs of the backend's `backend.rnn`, and in training the same dropout,
 zoneout and memory-dropout masks (made once per sequence by `RNN.call`).
 """
 
+import keras
 from keras import ops
-from keras.src import backend
 
-from keras_nrnm.products import last_axis_product
+from keras_nrnm._keras_internals import rnn_loop
+
 
 # Windows of up to this many steps are unrolled in the loop body; longer
 # windows run their steps in an inner loop.
@@ -47,7 +50,7 @@ def _scan(body, carry, xs):
     in arrays shaped like the carry, so outputs of another shape fail; the
     loop of `keras.layers.RNN` (`backend.rnn`, TensorArrays) is used there.
     """
-    if backend.backend() != "tensorflow":
+    if keras.backend.backend() != "tensorflow":
         return ops.scan(body, carry, xs)
 
     def step(inputs, states):
@@ -57,10 +60,9 @@ def _scan(body, carry, xs):
     # `backend.rnn` reads the length from `inputs.shape[1]` unless given (a
     # list around a dynamic length keeps it from being read as a bool).
     length = ops.shape(xs[0])[0]
-    _, ys, new_carry = backend.rnn(
-        step, xs, list(carry), time_major=True,
-        input_length=length if isinstance(length, int) else [length],
-    )
+    _, ys, new_carry = rnn_loop(
+        step, xs, list(carry),
+        input_length=length if isinstance(length, int) else [length])
     return tuple(new_carry), ys
 
 
@@ -76,45 +78,15 @@ def _ceil_div(a, b):
     return (a + b - 1) // b
 
 
-def _backbone_step(cell, x_gates, memory_term, h, c, h_in, training):
-    """One backbone step of `NRNMCell.backbone_step` (and zoneout), with the
-    input part `x W + b` and the memory term already computed."""
-    act, rec_act = cell.activation, cell.recurrent_activation
-    d = cell.units
-    if cell.backbone == "lstm":
-        z = x_gates + ops.matmul(h_in, cell.recurrent_kernel)
-        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-        c_new = (rec_act(z_f) * c + rec_act(z_i) * act(z_c) + memory_term)
-        h_new = rec_act(z_o) * act(c_new)
-    elif cell.backbone == "gru":
-        kernel = cell.recurrent_kernel
-        x_z, x_r, x_h = ops.split(x_gates, 3, axis=-1)
-        h_zr = ops.matmul(h_in, kernel[:, : 2 * d])
-        z = rec_act(x_z + h_zr[:, :d])
-        r = rec_act(x_r + h_zr[:, d:])
-        candidate = act(
-            x_h + ops.matmul(r * h_in, kernel[:, 2 * d:]) + memory_term
-        )
-        h_new, c_new = z * h + (1.0 - z) * candidate, c
-    else:  # "simple"
-        h_new = act(
-            x_gates + ops.matmul(h_in, cell.recurrent_kernel) + memory_term
-        )
-        c_new = c
-    h_new = cell.zoneout_step(h_new, h, "h", training)
-    c_new = cell.zoneout_step(c_new, c, "c", training)
-    return h_new, c_new
-
-
 def windowed_inner_loop(layer, sequences, initial_state, mask=None,
                         training=False):
     """`NRNM.inner_loop` by windows: `(last_output, outputs, states)` with the
     conventions of `backend.rnn` (outputs in processing order)."""
     cell = layer.cell
-    d, k, win, n = cell.units, cell.block_size, cell.window, cell.num_slots
+    d, k, win = cell.units, cell.block_size, cell.window
     dtype = sequences.dtype
     initial_state = list(initial_state)
-    if backend.backend() == "torch" and layer.stateful:
+    if keras.backend.backend() == "torch" and layer.stateful:
         # As `RNN.inner_loop`: the state variables are assigned in place.
         initial_state = [ops.copy(s) for s in initial_state]
     h0, c0, memory0 = initial_state[:3]
@@ -174,32 +146,11 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     timeline = _flat_take(ops.reshape(sequences, (-1, features)),
                           batch_ids[None, :] * steps + source)
 
-    # Input projections of a window's steps in one product: x W + b,
-    # x W_m + b_m and x W_x + b_x. (Projecting the whole sequence at once is
-    # no faster on CPU and keeps a large tensor alive through the loop.)
-    gates_width = cell.kernel.shape[1]
-    kernel = ops.concatenate(
-        [cell.kernel, cell.memory_gate_kernel, cell.input_projection_kernel],
-        axis=1,
-    )
-    bias = None
-    if cell.use_bias:
-        bias = ops.concatenate(
-            [cell.bias, cell.memory_gate_bias, cell.input_projection_bias]
-        )
-
     def split_inputs(x):
         """Backbone inputs and, with `backward_states`, backward states."""
         if cell.backward_states:
             return x[..., :-d], x[..., -d:]
         return x, None
-
-    def project(x):
-        z = last_axis_product(x, kernel)
-        if bias is not None:
-            z = z + bias
-        return (z[..., :gates_width], z[..., gates_width: gates_width + n * d],
-                z[..., gates_width + n * d:])
 
     # The initial block buffers on the timeline: position u < phase holds the
     # buffer's entry k - phase + u; positions -k..-1 start the tails.
@@ -226,19 +177,17 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         tails = carry[3:]
         x, is_active, is_prefix, seen = xs
         x, backward_h = split_inputs(x)
-        x_gates, x_memory, x_units = project(x)
-        # Everything that reads the memory, once for the window.
+        # The window's input terms in one product (projecting the whole
+        # sequence at once is no faster on CPU and keeps a large tensor
+        # alive through the loop), and the memory term once for the window.
+        x_gates, x_memory, x_units = cell.input_terms(x)
         memory_read = memory if memory_mask is None else memory * memory_mask
-        memory_gate = cell.recurrent_activation(
-            x_memory
-            + ops.matmul(memory_read, cell.memory_gate_recurrent_kernel)[None]
-        )
-        memory_term = cell.memory_contribution(memory_gate, memory_read[None])
+        memory_term = cell.memory_term(x_memory, memory_read)
 
         def step(h, c, x_gates, memory_term, is_active):
             h_in = h if recurrent_mask is None else h * recurrent_mask
-            h_new, c_new = _backbone_step(cell, x_gates, memory_term, h, c,
-                                          h_in, training)
+            h_new, c_new = cell.recurrent_step(x_gates, memory_term, h, c,
+                                               h_in, training)
             return (ops.where(is_active, h_new, h),
                     ops.where(is_active, c_new, c))
 
@@ -296,7 +245,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # `cond` inside this loop when the batch size is unknown at trace time
     # (`fit` with `jit_compile=True`). A window without a real step changes
     # nothing (every update above is masked by `where`), it only costs time.
-    body = window_step if backend.backend() == "tensorflow" else maybe_window_step
+    body = (window_step if keras.backend.backend() == "tensorflow"
+            else maybe_window_step)
     carry, outputs = _scan(body, (h0, c0, memory0, *tails0), xs)
     outputs = ops.reshape(outputs, (total_length, batch, d))
     h, c, memory = carry[:3]
@@ -316,7 +266,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     )
     last_entries = [
         _flat_take(ops.reshape(outputs, (-1, d)), timeline_index),
-        project(last_inputs)[2],
+        cell.input_terms(last_inputs)[2],
     ] + ([last_backward] if cell.backward_states else [])
     blocks = [
         ops.reshape(
@@ -339,7 +289,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # Outputs back at their original positions. A masked step repeats the
     # previous output, as `backend.rnn` does; before the first real step
     # that is zeros (on JAX: the initial `h`, its `states[0]`).
-    if layer.zero_output_for_mask or backend.backend() != "jax":
+    if layer.zero_output_for_mask or keras.backend.backend() != "jax":
         before_first = ops.zeros_like(h0)
     else:
         before_first = h0

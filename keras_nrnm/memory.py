@@ -11,7 +11,9 @@ path (`fast_path.py`) calls it once per window.
 import keras
 from keras import ops
 
+from keras_nrnm import schedule
 from keras_nrnm import validation
+from keras_nrnm._keras_internals import attention_projections
 from keras_nrnm.products import dense_over_last_axis, last_axis_product
 
 # Layouts of the channel maps of the memory gates (Eq. 9).
@@ -155,9 +157,11 @@ def multi_head_attention(layer, queries, source, unit_mask=None):
         x = ops.reshape(x, (-1, x.shape[1], heads, head_dim))
         return ops.transpose(x, (0, 2, 1, 3))
 
-    keys = split_heads(_project(source, layer._key_dense))
-    values = split_heads(_project(source, layer._value_dense))
-    queries = split_heads(_project(queries, layer._query_dense))
+    query_dense, key_dense, value_dense, output_dense = (
+        attention_projections(layer))
+    keys = split_heads(_project(source, key_dense))
+    values = split_heads(_project(source, value_dense))
+    queries = split_heads(_project(queries, query_dense))
     queries = queries * ops.cast(head_dim ** -0.5, queries.dtype)
     scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
     if unit_mask is None:
@@ -170,7 +174,7 @@ def multi_head_attention(layer, queries, source, unit_mask=None):
     attended = ops.matmul(weights, values)  # (batch, heads, queries, c)
     attended = ops.transpose(attended, (0, 2, 1, 3))
     attended = ops.reshape(attended, (-1, attended.shape[1], heads * head_dim))
-    return _project(attended, layer._output_dense), weights
+    return _project(attended, output_dense), weights
 
 
 def _project(x, einsum_dense):
@@ -282,18 +286,16 @@ class NonLocalMemory(keras.layers.Layer):
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.num_slots = self.block_size // max(self.strides)
 
-    # Which block positions each stride reads --------------------------------
+    # Which block positions each stride reads (see `schedule`) ---------------
     def slot_positions(self, stride):
         """Block positions (0 = oldest) of the hidden states sampled with
         `stride`: steps `t, t-s, ..., t-(l-1)s`, oldest first."""
-        first = self.block_size - stride * self.num_slots + stride - 1
-        return list(range(first, self.block_size, stride))
+        return schedule.slot_positions(self.block_size, stride, self.num_slots)
 
     def input_positions(self, stride):
         """Block positions of the inputs of that stride's block, the last
         `stride * num_slots` steps."""
-        return list(range(self.block_size - stride * self.num_slots,
-                          self.block_size))
+        return schedule.input_positions(self.block_size, stride, self.num_slots)
 
     def build(self, hidden_block_shape=None, *args, **kwargs):
         d, n = self.units, self.num_slots

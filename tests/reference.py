@@ -1,12 +1,15 @@
 """An independent NumPy implementation of NRNM's equations, for tests.
 
-It shares no code with `keras_nrnm`: it walks the sequence sample by sample,
+It shares no arithmetic with `keras_nrnm` (it only reads the attention weights
+through `_keras_internals.attention_projections`): it walks the sequence sample by sample,
 keeps every hidden state and input by absolute step number (no buffers), and
 rebuilds each memory block from the step numbers of Sec. 3.2. It reads the
 layer's weights and runs in float64.
 """
 
 import numpy as np
+
+from keras_nrnm._keras_internals import attention_projections
 
 
 def sigmoid(z):
@@ -24,11 +27,10 @@ def _f(v):
 
 
 def attention_weights(att):
+    q, k, v, o = attention_projections(att)
     return {
-        "Wq": _f(att._query_dense.kernel), "bq": _f(att._query_dense.bias),
-        "Wk": _f(att._key_dense.kernel), "bk": _f(att._key_dense.bias),
-        "Wv": _f(att._value_dense.kernel), "bv": _f(att._value_dense.bias),
-        "Wo": _f(att._output_dense.kernel), "bo": _f(att._output_dense.bias),
+        "Wq": _f(q.kernel), "bq": _f(q.bias), "Wk": _f(k.kernel), "bk": _f(k.bias),
+        "Wv": _f(v.kernel), "bv": _f(v.bias), "Wo": _f(o.kernel), "bo": _f(o.bias),
     }
 
 

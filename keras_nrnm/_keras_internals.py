@@ -1,0 +1,45 @@
+"""Every non-public part of Keras that keras-nrnm uses, and why.
+
+Nothing else in the package imports from `keras.src` or reads a private
+attribute of a Keras object; `tests/test_keras_internals.py` fails loudly
+when a Keras release changes one of these.
+"""
+
+from keras.src import backend as _backend
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+__all__ = ["DropoutRNNCell", "attention_projections", "prepare_dropout_masks",
+           "rnn_loop"]
+
+# `DropoutRNNCell`: `keras.layers.RNN.call` makes a cell's dropout masks once
+# per sequence (and resets them) only for cells that are instances of it;
+# NRNMCell's zoneout and memory-dropout masks ride on the same hooks.
+
+
+def attention_projections(layer):
+    """The four `EinsumDense` projections of a
+    `keras.layers.MultiHeadAttention`: `(query, key, value, output)`.
+
+    NRNM keeps its attention weights in that layer (so saved files keep its
+    layout) but multiplies them itself (`memory.multi_head_attention`,
+    faster to differentiate); the layer exposes them only as private
+    attributes."""
+    return (layer._query_dense, layer._key_dense, layer._value_dense,
+            layer._output_dense)
+
+
+def rnn_loop(step, inputs, initial_states, input_length):
+    """`keras.src.backend.rnn`, the loop of `keras.layers.RNN`, time-major:
+    `(last_output, outputs, new_states)`. The fast path needs it on
+    TensorFlow only, where `keras.ops.scan` cannot stack outputs that are
+    shaped unlike the carry (Keras 3.15)."""
+    return _backend.rnn(step, inputs, initial_states, time_major=True,
+                        input_length=input_length)
+
+
+def prepare_dropout_masks(layer, first_step, initial_state):
+    """What `keras.layers.RNN.call` does before its loop: make the cell's
+    dropout (and, through `NRNMCell.get_recurrent_dropout_mask`, zoneout and
+    memory-dropout) masks for this sequence. The tests use it to run
+    `RNN.inner_loop` and `NRNM.inner_loop` with the same masks."""
+    layer._maybe_config_dropout_masks(layer.cell, first_step, initial_state)
