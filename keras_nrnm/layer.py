@@ -1,43 +1,18 @@
 """`NRNM`: the whole-sequence layer, a drop-in for `keras.layers.LSTM`."""
 
+import inspect
+
 import keras
 from keras import ops
 
 from keras_nrnm import fast_path
 from keras_nrnm.cell import NRNMCell, with_legacy_defaults
 
-# Arguments of NRNMCell that NRNM passes through, in NRNMCell's order.
-CELL_ARGS = (
-    "block_size",
-    "stride",
-    "strides",
-    "window",
-    "num_heads",
-    "attention",
-    "backbone",
-    "backward_states",
-    "memory_dropout",
-    "zoneout",
-    "memory_gates",
-    "layer_norm_epsilon",
-    "activation",
-    "recurrent_activation",
-    "use_bias",
-    "kernel_initializer",
-    "recurrent_initializer",
-    "bias_initializer",
-    "memory_projection_initializer",
-    "unit_forget_bias",
-    "kernel_regularizer",
-    "recurrent_regularizer",
-    "bias_regularizer",
-    "kernel_constraint",
-    "recurrent_constraint",
-    "bias_constraint",
-    "dropout",
-    "recurrent_dropout",
-    "seed",
-)
+# Arguments of NRNMCell that NRNM passes through, in NRNMCell's order: read
+# off its signature, so that a new cell argument needs no list of its own.
+CELL_ARGS = tuple(
+    name for name in inspect.signature(NRNMCell.__init__).parameters
+    if name not in ("self", "units", "kwargs"))
 
 
 @keras.saving.register_keras_serializable(package="keras_nrnm")

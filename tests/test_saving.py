@@ -112,3 +112,19 @@ def test_files_saved_by_version_0_1_load_and_predict_the_same():
                                atol=1e-6)
     assert model.get_layer("nrnm").cell.memory_gates == "tied"
     assert model.get_layer("bi").forward_layer.cell.memory_gates == "tied"
+
+
+def test_nrnm_takes_every_cell_argument_with_the_same_default():
+    # NRNM repeats NRNMCell's arguments in its signature (for help() and
+    # IDEs); this keeps the two in step, defaults included, and in order.
+    import inspect
+
+    from keras_nrnm.layer import CELL_ARGS
+
+    cell = inspect.signature(NRNMCell.__init__).parameters
+    layer = inspect.signature(NRNM.__init__).parameters
+    assert [name for name in layer if name in CELL_ARGS] == list(CELL_ARGS)
+    for name in CELL_ARGS:
+        assert layer[name].default == cell[name].default, name
+    config = NRNM(8, num_heads=2).get_config()
+    assert set(CELL_ARGS) <= set(config)
