@@ -30,13 +30,13 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 
 import keras
 import numpy as np
 
 import keras_nrnm
+from keras_nrnm._files import atomic_path
 
 # Set this environment variable to N to make a run exit abruptly (as if
 # killed) right after its N-th epoch has been logged and backed up. The tests
@@ -460,25 +460,12 @@ def read_log(args):
 # Results
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_json(path, data):
     """Write JSON atomically (temporary file + `os.replace`)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".json.tmp", dir=folder)
-    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private
-    try:
-        with os.fdopen(handle, "w") as f:
+    with atomic_path(path, suffix=".json.tmp") as temporary:
+        with open(temporary, "w") as f:
             json.dump(_jsonable(data), f, indent=2, sort_keys=False)
             f.write("\n")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _jsonable(value):
@@ -554,18 +541,11 @@ def _pyplot():
 
 
 def save_figure(figure, path):
-    plt = _pyplot()
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(handle)
-    os.chmod(temporary, 0o666 & ~_umask())
     try:
-        figure.savefig(temporary, dpi=120, bbox_inches="tight")
-        os.replace(temporary, path)
+        with atomic_path(path, suffix=".png") as temporary:
+            figure.savefig(temporary, dpi=120, bbox_inches="tight")
     finally:
-        plt.close(figure)
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        _pyplot().close(figure)
     return path
 
 

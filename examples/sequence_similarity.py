@@ -49,17 +49,13 @@ Outputs in `--output-dir` (default `runs/sequence_similarity`): `log.csv`,
 `attention.png`: two memory blocks of the encoder on one test sequence.
 """
 
-import os
-import sys
 
 import keras
-import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common  # noqa: E402  (the examples' shared plumbing, next to this file)
+import _common  # the examples' shared plumbing: a script's folder is on sys.path
 
-from keras_nrnm import NRNM  # noqa: E402
-from keras_nrnm import datasets  # noqa: E402
+from keras_nrnm import NRNM
+from keras_nrnm import datasets
 
 
 def parse_args(argv=None):

@@ -26,16 +26,13 @@ Outputs in `--output-dir` (default `runs/time_series_classification`):
 attention weights of two memory blocks of the first test series).
 """
 
-import os
-import sys
 
 import keras
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common  # noqa: E402  (the examples' shared plumbing, next to this file)
-from keras_nrnm import NRNM  # noqa: E402
-from keras_nrnm import datasets  # noqa: E402
+import _common  # the examples' shared plumbing: a script's folder is on sys.path
+from keras_nrnm import NRNM
+from keras_nrnm import datasets
 
 
 # Default epochs per set: about 600 optimizer steps at batch 16 (the sets

@@ -1,14 +1,12 @@
 """The attention weights `W_att` (Eq. 5) of every memory update, and a
 figure of them in the style of the paper's Figs. 8 and 10."""
 
-import os
-import tempfile
-
 import keras
 import numpy as np
 from keras import ops
 
 from keras_nrnm import schedule
+from keras_nrnm._files import atomic_path
 
 
 def attention_maps(layer, inputs):
@@ -182,15 +180,9 @@ def plot_attention(maps, path, sample=0, updates=None, title=None):
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(handle)
     try:
-        figure.savefig(temporary, dpi=120)
-        os.replace(temporary, path)
+        with atomic_path(path, suffix=".png") as temporary:
+            figure.savefig(temporary, dpi=120)
     finally:
         plt.close(figure)
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return path

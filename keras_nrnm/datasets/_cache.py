@@ -14,7 +14,6 @@ function `archive_path -> dict of numpy arrays`. `fetch_npz`:
    checksum or conversion leaves nothing in the cache folder.
 """
 
-import contextlib
 import gzip
 import hashlib
 import os
@@ -26,6 +25,8 @@ import warnings
 import zipfile
 
 import numpy as np
+
+from keras_nrnm._files import atomic_path
 
 CACHE_SUBDIR = os.path.join("datasets", "keras_nrnm")
 ARCHIVE_DIR_ENV = "KERAS_NRNM_ARCHIVE_DIR"
@@ -132,37 +133,15 @@ def pip_download(source, dest_dir):
     return path
 
 
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_npz_atomic(path, arrays, compress=True):
-    """Write `arrays` to `path` via a temporary file in the same folder.
-
-    The final name appears only once the file is complete (`os.replace`);
-    on any error the temporary file is removed and the error re-raised.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if compress:
-                np.savez_compressed(f, **arrays)
-            else:
-                np.savez(f, **arrays)
+    """Write `arrays` to `path` via a temporary file in the same folder: the
+    final name appears only once the file is complete; on any error the
+    temporary file is removed and the error re-raised."""
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as f:
+            (np.savez_compressed if compress else np.savez)(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def load_npz(path):
