@@ -47,9 +47,11 @@ def test_wheel_installs_and_imports_in_a_fresh_venv(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    # No PYTHONPATH: a source tree on it makes pip think the wheel is installed.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # The wheel alone, so the test needs no download.
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
-                    str(wheel)], check=True, timeout=600)
+                    str(wheel)], check=True, timeout=600, env=env)
     # Its dependencies come from this environment: a .pth file appends our
     # site-packages *after* the fresh venv's own, so the wheel's copy of
     # keras_nrnm wins even where this environment has the project installed.
@@ -58,7 +60,6 @@ def test_wheel_installs_and_imports_in_a_fresh_venv(wheel, tmp_path):
         check=True, capture_output=True, text=True).stdout.strip()
     pathlib.Path(fresh_site, "outer-site.pth").write_text(
         sysconfig.get_paths()["purelib"] + "\n")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     code = ("import keras_nrnm, numpy as np; "
             "print(keras_nrnm.__file__); print(keras_nrnm.__version__); "
