@@ -484,14 +484,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             x_gates, self.memory_term(x_memory, memory_read), h_tm1, c_tm1,
             h_in, training)
 
-        # Slide the block by one step.
-        hidden_block = ops.concatenate([hidden_block[:, d:], h], axis=1)
-        input_block = ops.concatenate([input_block[:, d:], x_unit], axis=1)
-        blocks = [hidden_block, input_block]
+        # The blocks take this step in.
+        blocks = [schedule.slide(hidden_block, h),
+                  schedule.slide(input_block, x_unit)]
         if self.backward_states:
-            backward_block = ops.concatenate(
-                [states[5][:, d:], backward_h], axis=1)
-            blocks.append(backward_block)
+            blocks.append(schedule.slide(states[5], backward_h))
         phase, steps_seen = schedule.advance(counters[:, 0], counters[:, 1],
                                              self.window, self.block_size)
         # Keep the loop-carried dtype (float16/bfloat16 under mixed precision).

@@ -35,6 +35,7 @@ zoneout and memory-dropout masks (made once per sequence by `RNN.call`).
 import keras
 from keras import ops
 
+from keras_nrnm import schedule
 from keras_nrnm._keras_internals import rnn_loop
 
 
@@ -168,9 +169,9 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     tails0, fills = zip(*[buffer_on_timeline(b) for b in blocks0])
 
     def slide(tail, entries):
-        """The block after a window: the last k of tail + entries."""
+        """The block after a window's `(win, batch, d)` entries joined it."""
         entries = ops.reshape(ops.transpose(entries, (1, 0, 2)), (-1, win * d))
-        return ops.concatenate([tail, entries], axis=1)[:, win * d:]
+        return schedule.slide(tail, entries)
 
     def window_step(carry, xs):
         h, c, memory = carry[:3]

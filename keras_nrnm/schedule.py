@@ -49,3 +49,10 @@ def input_positions(block_size, stride, num_slots):
     """Block positions of the inputs of `stride`'s block, the last
     `stride * num_slots` steps."""
     return list(range(block_size - stride * num_slots, block_size))
+
+
+def slide(block, entries):
+    """The block buffer after new steps joined it: `block` `(batch, k * d)`
+    and `entries` `(batch, m * d)`, both flat and oldest first; the oldest
+    `m` steps drop out."""
+    return ops.concatenate([block, entries], axis=1)[:, entries.shape[1]:]
