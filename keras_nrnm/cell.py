@@ -380,19 +380,29 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     # Eq. 5, 10-13: the only home of the step equations ---------------------
     # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
     # to a window of steps at once. Only `recurrent_step` reads `h_{t-1}`.
-    def input_terms(self, inputs):
+    def input_weights(self):
+        """`(W, b)` of `input_terms`: the three input kernels (and biases)
+        side by side. The fast path builds them once per sequence."""
+        kernel = ops.concatenate(
+            [self.kernel, self.memory_gate_kernel, self.input_projection_kernel],
+            axis=1)
+        bias = None
+        if self.use_bias:
+            bias = ops.concatenate(
+                [self.bias, self.memory_gate_bias, self.input_projection_bias])
+        return kernel, bias
+
+    def input_terms(self, inputs, weights=None):
         """What each step computes from `x_t` alone, in one matrix product:
         `(x W + b, x W_m + b_m, x W_x + b_x)`, the backbone's gate inputs
         (Eq. 11), the memory gate's input part (Eq. 12) and the input as a
         unit of width `units` for the attention (Eq. 5). `inputs` may have
-        any leading axes (one step, a window, a sequence)."""
-        kernel = ops.concatenate(
-            [self.kernel, self.memory_gate_kernel, self.input_projection_kernel],
-            axis=1)
+        any leading axes (one step, a window, a sequence); `weights` is
+        `input_weights()` when the caller has it already."""
+        kernel, bias = weights or self.input_weights()
         terms = last_axis_product(inputs, kernel)
-        if self.use_bias:
-            terms = terms + ops.concatenate(
-                [self.bias, self.memory_gate_bias, self.input_projection_bias])
+        if bias is not None:
+            terms = terms + bias
         gates_end = self.kernel.shape[1]
         memory_end = gates_end + self.num_slots * self.units
         return (terms[..., :gates_end], terms[..., gates_end:memory_end],

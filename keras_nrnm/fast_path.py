@@ -147,6 +147,9 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     timeline = _flat_take(ops.reshape(sequences, (-1, features)),
                           batch_ids[None, :] * steps + source)
 
+    # The input kernels side by side, once per sequence (not per window).
+    input_weights = cell.input_weights()
+
     def split_inputs(x):
         """Backbone inputs and, with `backward_states`, backward states."""
         if cell.backward_states:
@@ -181,7 +184,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         # The window's input terms in one product (projecting the whole
         # sequence at once is no faster on CPU and keeps a large tensor
         # alive through the loop), and the memory term once for the window.
-        x_gates, x_memory, x_units = cell.input_terms(x)
+        x_gates, x_memory, x_units = cell.input_terms(x, input_weights)
         memory_read = memory if memory_mask is None else memory * memory_mask
         memory_term = cell.memory_term(x_memory, memory_read)
 
@@ -267,7 +270,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     )
     last_entries = [
         _flat_take(ops.reshape(outputs, (-1, d)), timeline_index),
-        cell.input_terms(last_inputs)[2],
+        cell.input_terms(last_inputs, input_weights)[2],
     ] + ([last_backward] if cell.backward_states else [])
     blocks = [
         ops.reshape(
