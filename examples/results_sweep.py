@@ -47,7 +47,7 @@ EXAMPLES = {
 }
 # Long UCR/UEA series that no other example uses (datasets.load_ucr).
 for _name in ("ArrowHead", "OSULeaf", "PickupGestureWiimoteZ", "ACSF1",
-              "PLAID", "GunPoint"):
+              "PLAID", "GunPoint", "Trace"):
     EXAMPLES[f"ucr_{_name}"] = ("time_series_classification",
                                 ["--dataset", _name], "accuracy", "accuracy")
 
