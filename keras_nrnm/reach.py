@@ -95,7 +95,8 @@ class Reach:
             + (", largest stride" if len(self.strides) > 1 else "")
             + f"); one every {self.window} steps",
             f"  a step reads memory of at most {self.lookback} steps back "
-            f"(itself included); each step is in {in_blocks} memory blocks",
+            f"(itself included); each step is in {in_blocks} memory "
+            + ("block" if most == 1 else "blocks"),
         ]
         if self.steps is not None:
             updates = self.update_steps
