@@ -182,7 +182,7 @@ def main(argv=None):
     with _common.Timer() as timer:
         model.fit(x_train, y_train, sample_weight=m_train.astype("float32"),
                   validation_data=(x_val, y_val, m_val.astype("float32")),
-                  epochs=args.epochs, batch_size=args.batch_size,
+                  epochs=args.epochs, batch_size=devices.batch_size,
                   callbacks=_common.callbacks(args), verbose=args.verbose)
 
     # Q3/Q8: accuracy over the real residues of each test set.

@@ -157,7 +157,7 @@ def main(argv=None):
     resumed_from = _common.announce_resume(args)
     with _common.Timer() as timer:
         model.fit(x_train, y_train, validation_data=(x_val, y_val),
-                  epochs=args.epochs, batch_size=args.batch_size,
+                  epochs=args.epochs, batch_size=devices.batch_size,
                   callbacks=_common.callbacks(args), verbose=args.verbose)
 
     probabilities = _common.predict(model, x_test, args, devices)[:, 0]

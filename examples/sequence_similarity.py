@@ -180,7 +180,7 @@ def main(argv=None):
     with _common.Timer() as timer:
         model.fit([a_train, b_train], same_train,
                   validation_data=([a_val, b_val], same_val),
-                  epochs=args.epochs, batch_size=args.batch_size,
+                  epochs=args.epochs, batch_size=devices.batch_size,
                   callbacks=_common.callbacks(args), verbose=args.verbose)
 
     probabilities = _common.predict(model, [a_test, b_test], args, devices)[:, 0]

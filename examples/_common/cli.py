@@ -6,6 +6,8 @@ import sys
 
 import keras
 
+from _common import devices
+
 
 def make_parser(example, description, epochs, units, batch_size, dropout,
                 quick_units=16, layer_norm_epsilon=1e-5):
@@ -84,10 +86,19 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                             "NRNM step 2.2-3.7x faster but costs 8-12 s more "
                             "to compile: worth it for longer runs "
                             "(default: auto)")
-    train.add_argument("--distribute", action="store_true",
-                       help="data-parallel training over all devices "
-                            "(tf.distribute.MirroredStrategy on TensorFlow, "
-                            "keras.distribution.DataParallel on JAX)")
+    train.add_argument("--distribute", nargs="?", const=devices.LOCAL,
+                       choices=devices.MODES, default=None,
+                       help="data-parallel training. local (the default "
+                            "when no value is given): over all devices of "
+                            "this machine (tf.distribute.MirroredStrategy on "
+                            "TensorFlow, keras.distribution.DataParallel on "
+                            "JAX). multi-worker: over several processes or "
+                            "machines, each running the same command "
+                            "(MultiWorkerMirroredStrategy from TF_CONFIG on "
+                            "TensorFlow; on JAX keras.distribution.initialize "
+                            "from KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+                            "_NUM_PROCESSES, _PROCESS_ID); see "
+                            "docs/distributed.md")
     train.add_argument("--cpu-devices", type=int, default=0, metavar="N",
                        help="split the host CPU into N logical devices, to "
                             "try --distribute without accelerators")
@@ -117,6 +128,8 @@ def parse_args(parser, argv=None):
         delattr(args, name)
     if args.cpu_devices:
         split_cpu(args.cpu_devices)
+    if args.distribute == devices.MULTI_WORKER:
+        devices.join_cluster(args)  # before the backend's first computation
     keras.utils.set_random_seed(args.seed)
     return args
 

@@ -1,10 +1,150 @@
 """Data-parallel training over the backend's devices (`--distribute`), and
-the data splits that depend on it."""
+the data splits that depend on it.
+
+- `--distribute local` (or plain `--distribute`): every device of this
+  machine, `tf.distribute.MirroredStrategy` on TensorFlow,
+  `keras.distribution.DataParallel` on JAX.
+- `--distribute multi-worker`: several processes, usually one per machine,
+  each running the same command: `tf.distribute.MultiWorkerMirroredStrategy`
+  configured by `TF_CONFIG` on TensorFlow, `keras.distribution.initialize`
+  (`jax.distributed.initialize`, configured by the `KERAS_DISTRIBUTION_*`
+  variables) then `keras.distribution.DataParallel` over the devices of all
+  processes on JAX. See `docs/distributed.md`.
+"""
 
 import contextlib
+import json
+import os
 
 import keras
 import numpy as np
+
+LOCAL = "local"
+MULTI_WORKER = "multi-worker"
+MODES = (LOCAL, MULTI_WORKER)
+
+# What `join_cluster` found: this process's place in the cluster.
+_cluster = None
+
+
+class _Cluster:
+    def __init__(self, rank, workers, strategy=None):
+        self.rank = rank          # 0 is the chief
+        self.workers = workers    # processes in the cluster
+        self.strategy = strategy  # TensorFlow only
+
+
+def join_cluster(args):
+    """`--distribute multi-worker`: connect to the other workers.
+
+    Called by `parse_args` before anything else touches the backend: the
+    collective ops of `MultiWorkerMirroredStrategy` must be configured at
+    start-up, and `jax.distributed.initialize` must precede JAX's first
+    computation. Workers other than the chief write their outputs to
+    `<output-dir>-worker<rank>`, so that no two processes write one file.
+    """
+    global _cluster
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        if not os.environ.get("TF_CONFIG"):
+            raise SystemExit(
+                "--distribute multi-worker on TensorFlow reads the cluster "
+                "from the TF_CONFIG environment variable, which is not set "
+                "(see docs/distributed.md)")
+        import tensorflow as tf
+
+        _patch_keras_for_multi_worker()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _cluster = _Cluster(_tf_rank(json.loads(os.environ["TF_CONFIG"])),
+                            _tf_workers(json.loads(os.environ["TF_CONFIG"])),
+                            strategy)
+    elif backend == "jax":
+        import jax
+
+        try:
+            # Reads KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and
+            # _PROCESS_ID; without them JAX detects its cluster (SLURM, ...).
+            keras.distribution.initialize()
+        except (RuntimeError, ValueError) as error:
+            raise SystemExit(
+                "--distribute multi-worker on JAX could not join the cluster "
+                f"({error}); set KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+                "KERAS_DISTRIBUTION_NUM_PROCESSES and "
+                "KERAS_DISTRIBUTION_PROCESS_ID (see docs/distributed.md)")
+        _cluster = _Cluster(jax.process_index(), jax.process_count())
+    else:
+        raise SystemExit(
+            f"--distribute supports the tensorflow and jax backends, not {backend}")
+    if _cluster.rank:
+        args.output_dir = f"{args.output_dir}-worker{_cluster.rank}"
+    print(f"Multi-worker: this is worker {_cluster.rank} of "
+          f"{_cluster.workers}" + (" (chief)" if not _cluster.rank else "")
+          + f"; outputs in {args.output_dir}")
+
+
+def _tf_workers(config):
+    cluster = config.get("cluster", {})
+    return len(cluster.get("chief", [])) + len(cluster.get("worker", []))
+
+
+def _tf_rank(config):
+    """0 for the chief (the `chief` task, else worker 0), then the workers."""
+    task = config.get("task", {})
+    if task.get("type") == "chief":
+        return 0
+    return int(task.get("index", 0)) + len(config.get("cluster", {}).get("chief", []))
+
+
+def _patch_keras_for_multi_worker():
+    """Two fixes without which Keras 3 (3.15 and earlier) cannot `fit` under
+    `MultiWorkerMirroredStrategy` (keras-team/keras#20585):
+
+    - before the first step `fit` averages a batch over the replicas with
+      `strategy.reduce` only to learn its shapes; across workers that reduce
+      rejects a nested batch. The first local replica's batch has the
+      shapes it needs.
+    - the per-step loss and metric values are scalars, which Keras averages
+      over workers with `axis=0`; a scalar has no axis 0.
+
+    Private Keras code: the multi-worker test in
+    `tests/test_distributed.py` fails when a Keras release changes it.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer, "_keras_nrnm_multi_worker", False):
+        return
+    trainer._keras_nrnm_multi_worker = True
+
+    def first_replica(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return value.values[0]
+        return value
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._distribute_strategy is None:
+            return
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(first_replica, next(batches))
+                break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    reduce_per_replica = trainer.reduce_per_replica
+
+    def reduce_scalars(values, strategy, reduction):
+        if (reduction in ("auto", "mean")
+                and trainer._collective_all_reduce_multi_worker(strategy)):
+            def mean(value):
+                axis = 0 if value.shape.rank else None
+                return strategy.reduce("MEAN", value, axis=axis)
+
+            return tf.nest.map_structure(mean, values)
+        return reduce_per_replica(values, strategy, reduction)
+
+    trainer.reduce_per_replica = reduce_scalars
 
 
 class Devices:
@@ -14,11 +154,18 @@ class Devices:
     def __init__(self, args):
         self.count = 1
         self.kind = "single device"
+        self._global_batch = args.batch_size
+        # Processes that each feed a share of every batch: 1 except with
+        # `--distribute multi-worker` on JAX (TensorFlow's strategy shards
+        # the batches itself).
+        self.processes, self.rank = 1, 0
         self._strategy = None
         if not args.distribute:
             return
         backend = keras.backend.backend()
-        if backend == "tensorflow":
+        if args.distribute == MULTI_WORKER:
+            self._multi_worker(args, backend)
+        elif backend == "tensorflow":
             import tensorflow as tf
 
             devices = (tf.config.list_logical_devices("GPU")
@@ -42,6 +189,46 @@ class Devices:
         print(f"Data-parallel: {self.kind}; global batch {args.batch_size} = "
               f"{args.batch_size // self.count} per device")
 
+    def _multi_worker(self, args, backend):
+        if _cluster is None:
+            raise RuntimeError("join_cluster(args) must run first (parse_args)")
+        workers = _cluster.workers
+        if backend == "tensorflow":
+            self._strategy = _cluster.strategy
+            self.count = self._strategy.num_replicas_in_sync
+            self.kind = (f"tf.distribute.MultiWorkerMirroredStrategy, {workers} "
+                         f"workers, {self.count} replicas")
+        else:
+            devices = keras.distribution.list_devices()  # of every process
+            distribution = keras.distribution.DataParallel(devices=devices)
+            # Keras shards only a tf.data.Dataset itself; the examples' NumPy
+            # arrays are sharded here (`shard`), each process feeding its own
+            # rows of every global batch.
+            distribution.auto_shard_dataset = False
+            keras.distribution.set_distribution(distribution)
+            self.count = len(devices)
+            self.processes, self.rank = workers, _cluster.rank
+            self.kind = (f"keras.distribution.DataParallel, {workers} "
+                         f"processes, {self.count} devices")
+
+    @property
+    def batch_size(self):
+        """`batch_size` for `fit` in this process: the global batch, or its
+        share with one process per JAX worker."""
+        return self._global_batch // self.processes
+
+    def shard(self, args, *arrays):
+        """This process's rows of `arrays` (whole global batches): of every
+        global batch, the `rank`-th of `processes` equal slices. That is the
+        order in which JAX assembles a global batch from the processes'
+        shares, and the one TensorFlow's DATA auto-sharding uses."""
+        if self.processes == 1:
+            return arrays
+        count = len(_first(arrays[0]))
+        share = args.batch_size // self.processes
+        rows = np.arange(count).reshape(-1, self.processes, share)[:, self.rank]
+        return tuple(_take(a, rows.ravel()) for a in arrays)
+
     def scope(self):
         """Build and compile the model inside this scope."""
         if self._strategy is not None:
@@ -55,7 +242,9 @@ def whole_batches(args, devices, *arrays):
     Every replica must get an equal share of every batch (JAX cannot shard
     an odd batch, and TensorFlow scales each replica's mean loss as if the
     shares were equal), so the last partial batch is dropped. Without
-    `--distribute` the arrays are returned unchanged.
+    `--distribute` the arrays are returned unchanged. With
+    `--distribute multi-worker` on JAX, each process gets its share of every
+    batch (`Devices.shard`).
     """
     if devices.count == 1:
         return arrays
@@ -64,19 +253,60 @@ def whole_batches(args, devices, *arrays):
     if keep < count:
         print(f"--distribute: dropping the last {count - keep} of {count} "
               "samples so that every batch splits evenly")
-    return tuple(_take(a, slice(0, keep)) for a in arrays)
+    arrays = tuple(_take(a, slice(0, keep)) for a in arrays)
+    return devices.shard(args, *arrays)
 
 
 def predict(model, x, args, devices):
     """`model.predict` that also works when the sample count does not split
     evenly over the devices: the input is padded by repeating its first
-    sample, and the padding is dropped from the output."""
+    sample, and the padding is dropped from the output. Every process of a
+    multi-worker run gets the predictions of all of `x`."""
     count = len(_first(x))
     extra = (-count) % args.batch_size if devices.count > 1 else 0
     if extra:
         x = _map(lambda a: np.concatenate([a, np.repeat(a[:1], extra, 0)]), x)
+    # With one process per JAX worker each feeds its share of every batch;
+    # the outputs come back as global batches, in the order of `x`.
+    (x,) = devices.shard(args, x)
+    if devices.processes > 1:
+        return _predict_across_processes(model, x, args, devices)[:count]
     out = model.predict(x, batch_size=args.batch_size, verbose=0)
     return out[:count]
+
+
+def _predict_across_processes(model, x, args, devices):
+    """`model.predict` for JAX with one process per worker, `x` being this
+    process's share (`Devices.shard`). `model.predict` returns a batch
+    sharded over the processes (which NumPy cannot read from one process);
+    here the forward pass is compiled with a replicated output, so every
+    process gets the whole batch."""
+    import jax
+
+    distribution = keras.distribution.distribution()
+    replicated = jax.sharding.NamedSharding(
+        distribution.device_mesh.backend_mesh, jax.sharding.PartitionSpec())
+
+    @jax.jit
+    def forward(trainable, non_trainable, inputs):
+        outputs, _ = model.stateless_call(trainable, non_trainable, inputs,
+                                          training=False)
+        return jax.lax.with_sharding_constraint(outputs, replicated)
+
+    def global_batch(local):
+        shape = (args.batch_size, *local.shape[1:])
+        layout = distribution.get_data_layout(shape).backend_layout
+        return jax.make_array_from_process_local_data(layout, local, shape)
+
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    share = devices.batch_size
+    outputs = []
+    for start in range(0, len(_first(x)), share):
+        batch = _map(global_batch, _take(x, slice(start, start + share)))
+        outputs.append(np.asarray(forward(trainable, non_trainable, batch)))
+    return np.concatenate(outputs)
+
 
 
 def _first(x):

@@ -31,6 +31,9 @@ def write_metrics(args, model, dataset, test, devices, resumed_from, seconds,
         "keras_nrnm_version": keras_nrnm.__version__,
         "devices": devices.count,
         "distribution": devices.kind,
+        # With one process per JAX worker, the sample counts in `extra` are
+        # this process's share.
+        "processes": devices.processes,
         "args": {k: v for k, v in vars(args).items()},
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),

@@ -1,0 +1,133 @@
+"""`keras_nrnm.reach`: the memory's schedule, and its costs against counts
+made independently (built layers, the guide's weight formulas, the
+benchmarks page's multiply-add table)."""
+
+import dataclasses
+
+import keras
+import pytest
+
+from keras_nrnm import NRNM, Reach, reach
+from keras_nrnm.reach import multiply_adds
+
+pytestmark = pytest.mark.core
+
+
+def test_schedule_of_the_defaults():
+    r = reach(steps=10)
+    assert isinstance(r, Reach)
+    assert (r.block_size, r.window, r.strides, r.num_slots) == (8, 4, (4,), 2)
+    assert r.slot_offsets == (-4, 0)      # slots at t-4 and t
+    assert r.lookback == 11               # 8-step block + up to 3 steps since
+    assert r.blocks_per_step == (2, 2)    # blocks overlap by half
+    assert r.update_steps == (3, 7)
+    assert r.chain_steps == 8             # steps 8, 9 only in the LSTM state
+    assert r.params is None and r.extra_params is None
+    assert r.multiply_add_ratio is None
+
+
+@pytest.mark.parametrize("block_size, window, expected", [
+    (8, 8, (1, 1)),    # disjoint blocks
+    (8, 3, (2, 3)),
+    (8, 12, (0, 1)),   # 4 steps of every 12 in no block
+    (4, 1, (4, 4)),
+])
+def test_blocks_per_step(block_size, window, expected):
+    assert reach(block_size=block_size, window=window, stride=2
+                 ).blocks_per_step == expected
+
+
+def test_no_update_in_a_short_sequence():
+    r = reach(window=6, steps=5)
+    assert r.update_steps == () and r.chain_steps == 0
+    assert "no memory update (the first comes after step 5)" in str(r)
+
+
+def test_multi_scale():
+    r = reach(block_size=10, strides=(1, 3, 5), steps=12)
+    assert r.strides == (1, 3, 5) and r.num_slots == 2
+    assert r.slot_offsets == (-5, 0)
+    assert r.update_steps == (3, 7, 11)
+
+
+@pytest.mark.parametrize("gates, maps", [("separate", 2), ("tied", 1)])
+def test_weights_follow_the_guides_formulas(gates, maps):
+    d, D, k, n = 16, 6, 8, 2
+    r = reach(units=d, input_dim=D, num_heads=2, memory_gates=gates)
+    lstm = 4 * d * (D + d + 1)
+    memory = (D * d + d                               # input units
+              + D * n * d + (n * d) ** 2 + n * d      # memory gate
+              + n * d * d                             # memory projection
+              + 4 * (d * d + d) + 4 * d + d * d + d   # attention, norms, FC
+              + 2 * n * (k + n) + maps * 2 * d * d + 2 * n * d)  # Eq. 9
+    assert r.lstm_params == lstm == 1472
+    assert r.params == lstm + memory
+    assert r.extra_params == memory
+    layer = NRNM(d, num_heads=2, memory_gates=gates)
+    layer.build((None, None, D))
+    assert r.params == layer.count_params()
+
+
+def test_multi_scale_weights_match_the_built_layer():
+    r = reach(units=16, input_dim=3, block_size=10, strides=(1, 3, 5))
+    layer = NRNM(16, block_size=10, strides=(1, 3, 5))
+    layer.build((None, None, 3))
+    lstm = keras.layers.LSTM(16)
+    lstm.build((None, None, 3))
+    assert (r.params, r.lstm_params) == (layer.count_params(), lstm.count_params())
+
+
+def test_multiply_adds_at_the_papers_setting():
+    # docs/benchmarks.md, "Why NRNM costs about 3 LSTMs here" (tied gates,
+    # d = 512, k = 8, n = 2, window 4): the table's parts, with the
+    # attention's weighted sum of the values (n (n + k) d per update)
+    # counted as well as its scores.
+    tied = multiply_adds(512, 150, memory_gates="tied", per_part=True)
+    assert tied["LSTM"] == 1_355_776
+    assert tied["input units and memory-gate input term"] == 230_400
+    assert tied["memory contribution"] == 524_288
+    assert tied["memory-gate memory term"] == 262_144
+    assert tied["attention"] == 1_575_424 + 2 * 10 * 512 / 4
+    assert tied["FC and gates"] == 398_336
+    assert sum(tied.values()) == 4_348_928
+    assert multiply_adds(512, 512, memory_gates="tied") == 5_646_336
+    # Separate Eq. 9 maps: 2 n d^2 more per update.
+    r = reach(units=512, input_dim=150)
+    assert r.multiply_adds == 4_348_928 + 2 * 2 * 512 ** 2 / 4 == 4_611_072
+    assert r.lstm_multiply_adds == 1_355_776
+    assert r.multiply_add_ratio == pytest.approx(3.4010, abs=1e-4)
+    assert (r.params, r.lstm_params) == (5_528_616, 1_357_824)
+
+
+def test_summary_and_frozen():
+    r = reach(units=64, input_dim=6, steps=20)
+    text = str(r)
+    assert "block_size=8, window=4, stride 4 (2 slots)" in text
+    assert "5 updates, after steps 3, 7, 11, ..., 19" in text
+    assert f"{r.params:,} weights, {r.extra_params:,} more than an LSTM's" in text
+    assert f"{r.multiply_add_ratio:.2f}x the LSTM's" in text
+    assert repr(r).startswith("Reach(block_size=8, window=4,")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.window = 2
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(window=0), "window"),
+    (dict(block_size=-1), "block_size"),
+    (dict(steps=0), "steps"),
+    (dict(stride=3), "stride"),
+    (dict(block_size=8, strides=(3,)), "strides"),
+    (dict(memory_gates="shared"), "memory_gates"),
+    (dict(units=16), "input_dim"),
+    (dict(input_dim=16), "units"),
+    (dict(units=10, input_dim=3, num_heads=4), "num_heads"),
+    (dict(units=0, input_dim=3), "units"),
+])
+def test_errors_name_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        reach(**kwargs)
+
+
+def test_type_errors_name_the_argument():
+    with pytest.raises(TypeError, match="`window`"):
+        reach(window=2.5)
