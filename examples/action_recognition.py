@@ -219,12 +219,10 @@ def main(argv=None):
 
     if args.model == "nrnm":
         # The attention of two memory blocks of the first test sequence
-        # (Fig. 8). The memory sits in layer `nrnm_layer`: its input is the
-        # output of the layers below, computed by a sub-model.
-        layer = model.get_layer("nrnm")
-        below = _common.input_model(model, layer)
+        # (Fig. 8). The memory sits in layer `nrnm_layer`: attention_maps
+        # runs the model to get what that layer receives.
         _common.plot_attention(
-            args, layer, _common.predict(below, x_test[:1], args, devices),
+            args, model, "nrnm", x_test[:1],
             f"{dataset}: test sequence 0, true class '{_true_name(y_test[0], names)}'")
 
     return _common.write_metrics(

@@ -209,10 +209,9 @@ def main(argv=None):
         # Attention of two memory blocks of the first test protein: the
         # memory's source units are the forward and the backward hidden
         # states and the inputs of each block (Eq. 18).
-        layer = model.get_layer("nrnm")
         residues = int(m_test[0].sum())
         _common.plot_attention(
-            args, layer, x_test[:1, :residues],
+            args, model, "nrnm", x_test[:1],
             f"{name}: test protein 0 ({residues} residues)")
 
     per_class = {}

@@ -175,12 +175,11 @@ def main(argv=None):
 
     if args.model == "nrnm":
         # Attention of two memory blocks of the first test review (Fig. 10):
-        # the layer's input is the embedded review, without its padding.
-        layer = model.get_layer("nrnm")
-        embed = _common.input_model(model, layer)
+        # the layer's input is the embedded review, without its (masked)
+        # padding.
         words = int((x_test[0] != 0).sum())
         _common.plot_attention(
-            args, layer, _common.predict(embed, x_test[:1], args, devices)[:, :words],
+            args, model, "nrnm", x_test[:1],
             f"{dataset}: test review 0 ({words} tokens), "
             f"{'positive' if y_test[0] else 'negative'}, "
             f"predicted {probabilities[0]:.2f} positive")

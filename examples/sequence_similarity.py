@@ -199,11 +199,8 @@ def main(argv=None):
     if args.model == "nrnm":
         # Attention of two memory blocks of the encoder on the first sequence
         # of the first test pair.
-        layer = encoder.get_layer("nrnm")
-        inputs = _common.predict(_common.input_model(encoder, layer), a_test[:1],
-                                 args, devices)
         _common.plot_attention(
-            args, layer, inputs,
+            args, encoder, "nrnm", a_test[:1],
             f"{dataset}: encoder on test pair 0, first sequence "
             f"({'similar' if same_test[0] else 'dissimilar'} pair)")
 

@@ -138,9 +138,8 @@ def main(argv=None):
     if args.model == "nrnm":
         # The attention of two memory blocks of the first test series
         # (Fig. 8), on its real steps (the layer's input is the series).
-        steps = int(np.count_nonzero(x_test[0, :, 0])) if variable else None
         _common.plot_attention(
-            args, model.get_layer("nrnm"), x_test[:1, :steps],
+            args, model, "nrnm", x_test[:1],
             f"{dataset}: test series 0, class {classes[y_test[0]]}, "
             f"predicted {classes[predicted[0]]}")
 

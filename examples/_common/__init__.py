@@ -26,7 +26,7 @@ leaves half a file behind.
 from _common.cli import jit_compile, make_parser, match_parameters
 from _common.cli import memory_kwargs, parse_args
 from _common.devices import Devices, predict, split_validation, whole_batches
-from _common.figures import input_model, plot_attention, plot_confusion_matrix
+from _common.figures import plot_attention, plot_confusion_matrix
 from _common.figures import plot_learning_curves, plot_per_class
 from _common.results import mean_loss, write_metrics
 from _common.runs import STOP_AFTER_EPOCH_ENV, Timer, announce_resume
@@ -34,7 +34,7 @@ from _common.runs import callbacks, prepare_output_dir
 
 __all__ = [
     "Devices", "STOP_AFTER_EPOCH_ENV", "Timer", "announce_resume", "callbacks",
-    "input_model", "jit_compile", "make_parser", "match_parameters",
+    "jit_compile", "make_parser", "match_parameters",
     "mean_loss", "memory_kwargs", "parse_args", "plot_attention",
     "plot_confusion_matrix", "plot_learning_curves", "plot_per_class",
     "predict", "prepare_output_dir", "split_validation", "whole_batches",
