@@ -58,32 +58,34 @@ def build_model(kind, steps, features, classes, units):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog="nrnm_vs_lstm.py", description=__doc__.split("\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=20,
-                        help="training epochs of each model (2 with --quick)")
+        prog="nrnm_vs_lstm.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs of each model (default: 20; 2 "
+                             "with --quick)")
     parser.add_argument("--units", type=int, default=64,
-                        help="units of the recurrent layer (both models)")
+                        help="units of the recurrent layer, both models "
+                             "(default: 64)")
     parser.add_argument("--length", type=int, default=64,
-                        help="steps each recording is resampled to")
+                        help="steps each recording is resampled to (default: 64)")
     parser.add_argument("--batch-size", type=int, default=32,
-                        help="training batch size")
+                        help="training batch size (default: 32)")
     parser.add_argument("--seed", type=int, default=0,
-                        help="seed of Python, NumPy and the backend, reset "
-                             "before each model")
+                        help="seed of Python, NumPy and the backend, set "
+                             "again before each model (default: 0)")
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs on a quarter of the training "
                              "recordings: a smoke run")
     parser.add_argument("--output-dir", default=os.path.join("runs",
                                                              "nrnm_vs_lstm"),
-                        help="where metrics.json (the results) is written")
+                        help="where metrics.json (the results) is written "
+                             "(default: runs/nrnm_vs_lstm)")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                         help="Keras verbosity: 1 a progress bar, 2 one line "
                              "per epoch, 0 silent (default: 1 on a terminal, "
                              "else 2)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.epochs = 2
+    if args.epochs is None:
+        args.epochs = 2 if args.quick else 20
     if args.verbose is None:
         args.verbose = 1 if sys.stdout.isatty() else 2
     return args
