@@ -105,20 +105,27 @@ def attention_maps(model, layer=None, inputs=None):
 
 
 def _nrnm_layers(model):
-    """Every NRNM and BidirectionalNRNM in `model`, at any depth."""
+    """Every NRNM and BidirectionalNRNM in `model`, at any depth (the two
+    NRNMs of a `keras.layers.Bidirectional` included)."""
     found = []
     for sublayer in getattr(model, "layers", []):
         if _is_memory_layer(sublayer):
             found.append(sublayer)
+        elif isinstance(sublayer, keras.layers.Bidirectional):
+            found.extend(layer for layer in (sublayer.forward_layer,
+                                             sublayer.backward_layer)
+                         if _is_memory_layer(layer))
         else:
             found.extend(_nrnm_layers(sublayer))
     return found
 
 
 def _is_memory_layer(layer):
-    return (getattr(getattr(layer, "cell", None), "memory", None) is not None
-            or getattr(layer, "backward_layer", None) is not None
-            and hasattr(getattr(layer, "forward_layer", None), "cell"))
+    # Imported here: both modules import the package, which imports this one.
+    from keras_nrnm.bidirectional import BidirectionalNRNM
+    from keras_nrnm.layer import NRNM
+
+    return isinstance(layer, (NRNM, BidirectionalNRNM))
 
 
 def _find_layer(model, layer):

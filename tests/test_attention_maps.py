@@ -198,6 +198,19 @@ def test_maps_of_a_shared_encoder_inside_a_siamese_model():
     assert "call" not in vars(layer)  # the layer is left as it was
 
 
+def test_maps_of_the_backward_nrnm_of_a_keras_bidirectional():
+    inputs = keras.Input((9, 3))
+    both = keras.layers.Bidirectional(
+        NRNM(8, block_size=4, stride=2, window=2, num_heads=2))
+    model = keras.Model(inputs, both(inputs))
+    backward = both.backward_layer
+    randomize_weights(backward, seed=10)
+    x = random_inputs((1, 9, 3), seed=10)
+    assert_same_maps(attention_maps(model, backward.name, x),
+                     attention_maps(backward, x))
+    assert attention_maps(model, backward, x)[0]["step"] == 1
+
+
 @pytest.mark.parametrize("padding", ["post", "pre"])
 def test_masked_padding_is_dropped_like_the_layer_skips_it(padding):
     layer = BidirectionalNRNM(8, block_size=4, stride=2, window=2,
