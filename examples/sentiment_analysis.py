@@ -37,7 +37,6 @@ Outputs in `--output-dir` (default `runs/sentiment_analysis`): `log.csv`,
 weights of two memory blocks of one test review, like Fig. 10.
 """
 
-
 import numpy as np
 
 import _common  # the examples' shared plumbing: a script's folder is on sys.path

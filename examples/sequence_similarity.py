@@ -49,8 +49,6 @@ Outputs in `--output-dir` (default `runs/sequence_similarity`): `log.csv`,
 `attention.png`: two memory blocks of the encoder on one test sequence.
 """
 
-
-
 import _common  # the examples' shared plumbing: a script's folder is on sys.path
 
 # Keras and keras_nrnm are imported inside the functions, once the command

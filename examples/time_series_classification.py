@@ -26,7 +26,6 @@ Outputs in `--output-dir` (default `runs/time_series_classification`):
 attention weights of two memory blocks of the first test series).
 """
 
-
 import numpy as np
 
 import _common  # the examples' shared plumbing: a script's folder is on sys.path
