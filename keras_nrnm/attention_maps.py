@@ -79,6 +79,8 @@ def attention_maps(model, layer=None, inputs=None):
         inputs, layer = layer, None  # attention_maps(model, inputs)
     if inputs is None:  # attention_maps(layer, inputs)
         return _layer_maps(model, layer)
+    if model is None:  # attention_maps(layer=..., inputs=...), as before 0.2
+        return _layer_maps(layer, inputs)
     if not isinstance(model, keras.Model):
         raise TypeError(
             "Argument `model` must be a keras.Model when `layer` and "

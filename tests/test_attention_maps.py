@@ -166,6 +166,8 @@ def test_maps_of_a_layer_deep_in_a_model_from_the_model_inputs():
     expected = attention_maps(layer, below(x))
     assert_same_maps(attention_maps(model, "memory", x), expected)
     assert_same_maps(attention_maps(model, layer, x), expected)
+    # The calls of earlier versions keep working.
+    assert_same_maps(attention_maps(layer=layer, inputs=below(x)), expected)
     # The layer's own inputs are checked: the model's would fail deep in
     # a matrix product.
     with pytest.raises(ValueError, match="`inputs` has 3 features, but "
