@@ -9,7 +9,7 @@ from keras_nrnm import schedule
 from keras_nrnm._files import atomic_path
 
 
-def attention_maps(model, layer=None, inputs=None):
+def attention_maps(model=None, layer=None, inputs=None):
     """Attention weights `W_att` (Eq. 5) of every memory update of a layer.
 
     Runs an `NRNM` (or `BidirectionalNRNM`) layer from a zero state over a
