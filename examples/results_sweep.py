@@ -4,6 +4,7 @@ ablations of NRNM's defaults.
 
     nice -n 10 python examples/results_sweep.py            # run what is missing, print the table
     python examples/results_sweep.py --summary-only        # only the table
+    python examples/results_sweep.py --quick --seeds 0     # a smoke run of the sweep
     python examples/results_sweep.py --examples protein_structure --seeds 0 1 2
     python examples/results_sweep.py --examples ucr_OSULeaf ucr_ArrowHead \\
         --variants nrnm nrnm_v01 lstm lstm_matched --extra-args="--jit-compile on"
@@ -78,14 +79,15 @@ def run_dir(root, example, variant, seed):
     return os.path.join(root, f"{example}-{variant}-{seed}")
 
 
-def run_one(root, example, variant, seed, extra_args=()):
+def run_one(root, example, variant, seed, extra_args=(), quick=False):
     out = run_dir(root, example, variant, seed)
     if os.path.exists(os.path.join(out, "metrics.json")):
         return
     os.makedirs(out, exist_ok=True)
     script, extra, _, _ = EXAMPLES[example]
     command = [sys.executable, os.path.join(HERE, f"{script}.py"), *extra,
-               *VARIANTS[variant][1], *extra_args, "--seed", str(seed),
+               *VARIANTS[variant][1], *extra_args, *(["--quick"] if quick else []),
+               "--seed", str(seed),
                "--output-dir", out, "--verbose", "2"]
     print(f"[{time.strftime('%H:%M:%S')}] {' '.join(command[1:])}", flush=True)
     start = time.perf_counter()
@@ -204,22 +206,34 @@ def main(argv=None):
                         help="models to compare (default: nrnm lstm); "
                              "choices: " + ", ".join(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
-                        help="seeds (default: 0 1 2)")
+                        metavar="SEED",
+                        help="seeds; each run of every example and variant "
+                             "once per seed (default: 0 1 2)")
     parser.add_argument("--extra-args", default="",
                         help="more arguments for every run, e.g. "
                              "\"--jit-compile on\" (part of the run's "
                              "settings: keep them for a whole sweep)")
-    parser.add_argument("--root", default=os.path.join("runs", "results"),
-                        help="folder of the runs (default: runs/results)")
+    parser.add_argument("--root", default=None,
+                        help="folder of the runs and of summary.md / "
+                             "summary.json (default: runs/results; "
+                             "runs/results-quick with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="pass --quick to every example (a tiny subset, "
+                             "2 epochs, small units): checks that the sweep "
+                             "runs, in minutes; the scores mean nothing")
     parser.add_argument("--summary-only", action="store_true",
-                        help="print the tables of the finished runs only")
+                        help="print the tables of the finished runs only "
+                             "(train nothing)")
     args = parser.parse_args(argv)
+    if args.root is None:  # quick runs never mix with real ones
+        args.root = os.path.join("runs", "results-quick" if args.quick
+                                 else "results")
     if not args.summary_only:
         for seed in args.seeds:
             for example in args.examples:
                 for variant in args.variants:
                     run_one(args.root, example, variant, seed,
-                            args.extra_args.split())
+                            args.extra_args.split(), quick=args.quick)
     print(summarize(args.root, args.examples, args.variants, args.seeds))
 
 

@@ -37,14 +37,13 @@ Outputs in `--output-dir` (default `runs/sentiment_analysis`): `log.csv`,
 weights of two memory blocks of one test review, like Fig. 10.
 """
 
-
-import keras
 import numpy as np
 
 import _common  # the examples' shared plumbing: a script's folder is on sys.path
 
-from keras_nrnm import NRNM
-from keras_nrnm import datasets
+# Keras and keras_nrnm are imported inside the functions, once the command
+# line is parsed: `--help` answers at once, and the backend's start-up
+# messages are filtered (`_common.load_keras`).
 
 
 def parse_args(argv=None):
@@ -77,6 +76,8 @@ def parse_args(argv=None):
 
 def load_data(args):
     # Load whole reviews (or up to 2,700 tokens), then cut them below.
+    from keras_nrnm import datasets
+
     full = args.sequence_length if args.keep == "first" else 2700
     if args.data_dir:
         (x_train, y_train), (x_test, y_test), vocabulary = datasets.load_imdb_folder(
@@ -114,6 +115,9 @@ def crop(tokens, length, keep):
 
 
 def build_model(args, vocabulary_size):
+    import keras
+    from keras_nrnm import NRNM
+
     inputs = keras.Input((args.sequence_length,), dtype="int32", name="tokens")
     h = keras.layers.Embedding(vocabulary_size, args.embedding_dim,
                                mask_zero=True, name="embedding")(inputs)
@@ -149,6 +153,7 @@ def main(argv=None):
     x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
     x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
 
+    _common.announce_build()
     _common.match_parameters(args, lambda a: build_model(a, len(vocabulary)))
     with devices.scope():
         model = build_model(args, len(vocabulary))
@@ -175,12 +180,11 @@ def main(argv=None):
 
     if args.model == "nrnm":
         # Attention of two memory blocks of the first test review (Fig. 10):
-        # the layer's input is the embedded review, without its padding.
-        layer = model.get_layer("nrnm")
-        embed = _common.input_model(model, layer)
+        # the layer's input is the embedded review, without its (masked)
+        # padding.
         words = int((x_test[0] != 0).sum())
         _common.plot_attention(
-            args, layer, _common.predict(embed, x_test[:1], args, devices)[:, :words],
+            args, model, "nrnm", x_test[:1],
             f"{dataset}: test review 0 ({words} tokens), "
             f"{'positive' if y_test[0] else 'negative'}, "
             f"predicted {probabilities[0]:.2f} positive")

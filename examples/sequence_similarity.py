@@ -49,13 +49,11 @@ Outputs in `--output-dir` (default `runs/sequence_similarity`): `log.csv`,
 `attention.png`: two memory blocks of the encoder on one test sequence.
 """
 
-
-import keras
-
 import _common  # the examples' shared plumbing: a script's folder is on sys.path
 
-from keras_nrnm import NRNM
-from keras_nrnm import datasets
+# Keras and keras_nrnm are imported inside the functions, once the command
+# line is parsed: `--help` answers at once, and the backend's start-up
+# messages are filtered (`_common.load_keras`).
 
 
 def parse_args(argv=None):
@@ -93,6 +91,8 @@ TEST_PAIRS_SEED = 2022
 
 
 def load_data(args):
+    from keras_nrnm import datasets
+
     if args.data_dir:
         (x_train, y_train), (x_test, y_test) = datasets.load_ntu_skeletons(
             args.data_dir, protocol=args.protocol, length=args.length or 100)
@@ -117,6 +117,9 @@ def load_data(args):
 
 
 def build_encoder(args, steps, features):
+    import keras
+    from keras_nrnm import NRNM
+
     inputs = keras.Input((steps, features), name="sequence")
     h = inputs
     for layer in range(1, args.layers + 1):
@@ -132,6 +135,8 @@ def build_encoder(args, steps, features):
 
 
 def build_model(args, steps, features):
+    import keras
+
     encoder = build_encoder(args, steps, features)
     first = keras.Input((steps, features), name="first")
     second = keras.Input((steps, features), name="second")
@@ -170,6 +175,7 @@ def main(argv=None):
         args, devices, a_train, b_train, same_train)
     a_val, b_val, same_val = _common.whole_batches(args, devices, a_val, b_val, same_val)
 
+    _common.announce_build()
     _common.match_parameters(args, lambda a: build_model(
         a, a_train.shape[1], a_train.shape[2]))
     with devices.scope():
@@ -199,11 +205,8 @@ def main(argv=None):
     if args.model == "nrnm":
         # Attention of two memory blocks of the encoder on the first sequence
         # of the first test pair.
-        layer = encoder.get_layer("nrnm")
-        inputs = _common.predict(_common.input_model(encoder, layer), a_test[:1],
-                                 args, devices)
         _common.plot_attention(
-            args, layer, inputs,
+            args, encoder, "nrnm", a_test[:1],
             f"{dataset}: encoder on test pair 0, first sequence "
             f"({'similar' if same_test[0] else 'dissimilar'} pair)")
 

@@ -27,13 +27,13 @@ Outputs in `--output-dir` (default `runs/time_series_classification`):
 attention weights of two memory blocks of the first test series).
 """
 
-
-import keras
 import numpy as np
 
 import _common  # the examples' shared plumbing: a script's folder is on sys.path
-from keras_nrnm import NRNM
-from keras_nrnm import datasets
+
+# Keras and keras_nrnm are imported inside the functions, once the command
+# line is parsed: `--help` answers at once, and the backend's start-up
+# messages are filtered (`_common.load_keras`).
 
 
 # Default epochs per set: about 600 optimizer steps at batch 16 (the sets
@@ -48,7 +48,9 @@ def parse_args(argv=None):
         "time_series_classification", __doc__.split("\n\n")[0],
         epochs=None, units=64, batch_size=16, dropout=0.0)
     group = parser.add_argument_group("time series")
-    group.add_argument("--dataset", choices=sorted(datasets.UCR_DATASETS),
+    # The sets of `keras_nrnm.datasets.UCR_DATASETS` (tested), listed here so
+    # that parsing needs no Keras.
+    group.add_argument("--dataset", choices=sorted(EPOCHS),
                        default="ArrowHead",
                        help="UCR/UEA set (default: ArrowHead)")
     args, _ = parser.parse_known_args(argv)
@@ -70,6 +72,8 @@ def normalise(x, lengths):
 
 
 def load_data(args):
+    from keras_nrnm import datasets
+
     (x_train, y_train), (x_test, y_test), classes, lengths = datasets.load_ucr(
         args.dataset, return_lengths=True)
     x_train, x_test = normalise(x_train, lengths[0]), normalise(x_test, lengths[1])
@@ -84,6 +88,9 @@ def load_data(args):
 # 2. Model: [mask the padding ->] recurrent layer -> softmax classifier.
 
 def build_model(args, steps, num_classes, variable_length):
+    import keras
+    from keras_nrnm import NRNM
+
     inputs = keras.Input((steps, 1), name="series")
     h = keras.layers.Masking(0.0)(inputs) if variable_length else inputs
     if args.model == "nrnm":
@@ -116,6 +123,7 @@ def main(argv=None):
     devices = _common.Devices(args)
     x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
     x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
+    _common.announce_build()
     _common.match_parameters(args, lambda a: build_model(
         a, x_train.shape[1], len(classes), variable))
     with devices.scope():
@@ -139,9 +147,8 @@ def main(argv=None):
     if args.model == "nrnm":
         # The attention of two memory blocks of the first test series
         # (Fig. 8), on its real steps (the layer's input is the series).
-        steps = int(np.count_nonzero(x_test[0, :, 0])) if variable else None
         _common.plot_attention(
-            args, model.get_layer("nrnm"), x_test[:1, :steps],
+            args, model, "nrnm", x_test[:1],
             f"{dataset}: test series 0, class {classes[y_test[0]]}, "
             f"predicted {classes[predicted[0]]}")
 

@@ -9,21 +9,39 @@ from keras_nrnm import schedule
 from keras_nrnm._files import atomic_path
 
 
-def attention_maps(layer, inputs):
+def attention_maps(model=None, layer=None, inputs=None):
     """Attention weights `W_att` (Eq. 5) of every memory update of a layer.
 
-    Runs `layer` (an `NRNM`) from a zero state over `inputs` at inference
-    (no dropout or zoneout noise) and, for each memory update and each
-    stride, returns which steps the update covered and how much each memory
-    slot attended to each source unit.
+    Runs an `NRNM` (or `BidirectionalNRNM`) layer from a zero state over a
+    batch of sequences at inference (no dropout or zoneout noise) and, for
+    each memory update and each stride, returns which steps the update
+    covered and how much each memory slot attended to each source unit.
+
+    Two forms:
+
+    - `attention_maps(model, layer, inputs)`: `inputs` are the *model's*
+      inputs; the model runs on them once and the layer's own input is
+      taken where the model feeds it, however deep the layer sits (after
+      other layers, inside a nested model, or shared, e.g. a siamese
+      encoder: its first call). Padding that the model masks
+      (`Masking`, `Embedding(mask_zero=True)`) is dropped, as the masked
+      layer skips it.
+    - `attention_maps(layer, inputs)`: `inputs` are what the layer itself
+      receives; masking is not applied, so pass unpadded sequences.
 
     Args:
-        layer: A built `keras_nrnm.NRNM` or `keras_nrnm.BidirectionalNRNM`
-            layer (for one inside a model, e.g. `model.get_layer("nrnm")`).
-        inputs: The layer's input sequences, `(batch, timesteps, features)`.
-            Masking is not applied: pass unpadded sequences. For an `NRNM`
-            made with `backward_states=True` the last `units` features are
-            the backward hidden states (what `BidirectionalNRNM` feeds it).
+        model: A `keras.Model` that contains the layer (any depth); or, in
+            the two-argument form, the layer itself.
+        layer: The `keras_nrnm.NRNM` or `keras_nrnm.BidirectionalNRNM`
+            layer, or its name (found at any depth of `model`); in the
+            two-argument form, the layer's inputs. With `model` and
+            `inputs` only, the model's single NRNM layer.
+        inputs: The model's inputs (a batch). With masking, the sequences
+            of one batch must have the same real length: pass one sequence
+            at a time otherwise. For an `NRNM` made with
+            `backward_states=True` the last `units` features of the layer's
+            input are the backward hidden states (what `BidirectionalNRNM`
+            feeds it).
 
     Returns:
         A list of dicts, one per (memory update, stride), in update order:
@@ -39,21 +57,161 @@ def attention_maps(layer, inputs):
         `attention=False` there are no attention weights and the list is
         empty.
 
-    Examples:
-        >>> import numpy as np
+    Example:
+        >>> import numpy as np, keras
         >>> from keras_nrnm import NRNM, attention_maps
-        >>> layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)
+        >>> model = keras.Sequential([
+        ...     keras.Input((9, 3)),
+        ...     keras.layers.Dense(5),
+        ...     NRNM(8, block_size=4, stride=2, window=4, num_heads=2,
+        ...          name="memory"),
+        ... ])
         >>> x = np.random.random((1, 9, 3)).astype("float32")
-        >>> _ = layer(x)
-        >>> maps = attention_maps(layer, x)
+        >>> maps = attention_maps(model, "memory", x)
         >>> [m["step"] for m in maps], maps[0]["weights"].shape
         ([3, 7], (1, 2, 2, 6))
+        >>> layer = model.get_layer("memory")   # the layer and its own input
+        >>> len(attention_maps(layer, model.layers[0](x)))
+        2
     """
+    if isinstance(model, keras.Model) and inputs is None and not (
+            isinstance(layer, (str, keras.layers.Layer))):
+        inputs, layer = layer, None  # attention_maps(model, inputs)
+    if inputs is None:  # attention_maps(layer, inputs)
+        return _layer_maps(model, layer)
+    if model is None:  # attention_maps(layer=..., inputs=...), as before 0.2
+        return _layer_maps(layer, inputs)
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "Argument `model` must be a keras.Model when `layer` and "
+            "`inputs` are given (or call attention_maps(layer, "
+            f"layer_inputs)). Received: model={model!r}"
+        )
+    layer = _find_layer(model, layer)
+    sequences, mask = _layer_input(model, layer, inputs)
+    if mask is not None:
+        mask = np.asarray(ops.convert_to_numpy(mask)).astype(bool)
+        lengths = mask.sum(axis=1)
+        if np.any(lengths != lengths[0]):
+            raise ValueError(
+                "Argument `inputs` holds sequences of different real "
+                f"lengths ({sorted(set(lengths.tolist()))} unmasked steps): "
+                "the memory updates then fall at different steps. Pass one "
+                "sequence at a time, e.g. inputs[:1]."
+            )
+        # Masked steps change no state (NRNM.call), so the real steps alone
+        # give the masked layer's values, wherever the padding was.
+        sequences = np.asarray(ops.convert_to_numpy(sequences))
+        sequences = np.stack([s[m] for s, m in zip(sequences, mask)])
+    return _layer_maps(layer, sequences)
+
+
+def _nrnm_layers(model):
+    """Every NRNM and BidirectionalNRNM in `model`, at any depth (the two
+    NRNMs of a `keras.layers.Bidirectional` included)."""
+    found = []
+    for sublayer in getattr(model, "layers", []):
+        if _is_memory_layer(sublayer):
+            found.append(sublayer)
+        elif isinstance(sublayer, keras.layers.Bidirectional):
+            found.extend(layer for layer in (sublayer.forward_layer,
+                                             sublayer.backward_layer)
+                         if _is_memory_layer(layer))
+        else:
+            found.extend(_nrnm_layers(sublayer))
+    return found
+
+
+def _is_memory_layer(layer):
+    # Imported here: both modules import the package, which imports this one.
+    from keras_nrnm.bidirectional import BidirectionalNRNM
+    from keras_nrnm.layer import NRNM
+
+    return isinstance(layer, (NRNM, BidirectionalNRNM))
+
+
+def _find_layer(model, layer):
+    candidates = _nrnm_layers(model)
+    names = [candidate.name for candidate in candidates]
+    if layer is None:
+        if len(candidates) != 1:
+            raise ValueError(
+                "Argument `layer` is needed: model "
+                f"'{model.name}' has {len(candidates)} NRNM layers {names}."
+            )
+        return candidates[0]
+    if isinstance(layer, str):
+        for candidate in candidates:
+            if candidate.name == layer:
+                return candidate
+        raise ValueError(
+            f"Argument `layer`: model '{model.name}' has no NRNM layer named "
+            f"'{layer}'. Its NRNM layers: {names}."
+        )
+    if not any(candidate is layer for candidate in candidates):
+        raise ValueError(
+            f"Argument `layer` ({getattr(layer, 'name', layer)!r}) is not an "
+            f"NRNM layer of model '{model.name}'. Its NRNM layers: {names}."
+        )
+    return layer
+
+
+def _layer_input(model, layer, inputs):
+    """What `layer` receives, and its mask, the first time `model` calls it
+    on `inputs` (at inference)."""
+    seen = []
+    original = layer.call
+
+    def recording_call(*args, **kwargs):
+        if not seen:
+            sequences = args[0] if args else kwargs.get("sequences",
+                                                        kwargs.get("inputs"))
+            seen.append((sequences, kwargs.get("mask")))
+        return original(*args, **kwargs)
+
+    # An instance attribute shadows the class's `call` for this one run;
+    # works at any depth, for nested and shared layers alike.
+    layer.call = recording_call
+    try:
+        model(inputs, training=False)
+    finally:
+        del layer.call
+    if not seen:
+        raise ValueError(
+            f"Argument `layer`: model '{model.name}' did not call layer "
+            f"'{layer.name}' on these inputs."
+        )
+    return seen[0]
+
+
+def _input_width(layer):
+    """The feature count a built NRNM (or BidirectionalNRNM) takes, or
+    `None` when not known yet."""
+    forward = getattr(layer, "forward_layer", None)
+    spec = getattr(forward or layer, "input_spec", None)
+    axes = getattr(spec, "axes", None) or {}
+    width = axes.get(-1)
+    if width is None or not _is_memory_layer(layer):
+        return None
+    # BidirectionalNRNM feeds its forward NRNM the backward states as well.
+    return width - layer.units if forward is not None else width
+
+
+def _layer_maps(layer, inputs):
     x = ops.convert_to_tensor(np.asarray(inputs, dtype="float32"))
     if len(x.shape) != 3:
         raise ValueError(
             "Argument `inputs` must have shape (batch, timesteps, features). "
             f"Received: inputs.shape={tuple(x.shape)}"
+        )
+    expected = _input_width(layer)
+    if expected is not None and x.shape[-1] != expected:
+        # Caught here: the cell would fail with a bare matrix-size error.
+        raise ValueError(
+            f"Argument `inputs` has {x.shape[-1]} features, but layer "
+            f"'{layer.name}' takes {expected}: pass what the layer receives, "
+            "or the model and its inputs, attention_maps(model, layer, "
+            f"inputs). Received: inputs.shape={tuple(x.shape)}"
         )
     backward_layer = getattr(layer, "backward_layer", None)
     if backward_layer is not None:  # BidirectionalNRNM: rebuild Eq. 18's input
@@ -115,38 +273,46 @@ def attention_maps(layer, inputs):
     return maps
 
 
-def plot_attention(maps, path, sample=0, updates=None, title=None):
+def plot_attention(maps, path=None, sample=0, updates=None, title=None):
     """Draws attention maps as heatmaps, like the paper's Figs. 8 and 10.
 
     One panel per memory update: rows are the memory slots (labelled by the
     hidden state that queries), columns the source units `h_t` and `x_t` of
     the block, colour the weight averaged over heads.
 
+    The figure is a `matplotlib.figure.Figure` of its own (Agg canvas):
+    pyplot and the global matplotlib backend are left alone, so notebooks
+    keep their inline plots; a notebook shows the returned figure.
+
     Args:
         maps: The list returned by `attention_maps`.
-        path: Where to write the PNG (written atomically).
-        sample: Index of the sequence in the batch.
-        updates: Indices into `maps` to draw. Default: the first and the last
-            update of the first stride (two memory blocks, as in the paper).
+        path: Where to write the PNG (written atomically, with the
+            permissions of a normally created file), or `None` to write
+            nothing. Default: `None`.
+        sample: Index of the sequence in the batch. Default: 0.
+        updates: Indices into `maps` to draw. Default: two updates of the
+            first stride, as in the paper: the first whose block lies
+            entirely within the sequence (the earliest blocks reach back
+            before its start, where there is nothing to attend to) and the
+            last.
         title: Figure title.
 
     Returns:
-        `path`.
+        The `matplotlib.figure.Figure`.
 
-    Examples:
+    Example:
         >>> import numpy as np
         >>> from keras_nrnm import NRNM, attention_maps, plot_attention
         >>> layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)
         >>> x = np.random.random((1, 9, 3)).astype("float32")
         >>> _ = layer(x)
-        >>> plot_attention(attention_maps(layer, x), "/tmp/attention.png")
-        '/tmp/attention.png'
+        >>> figure = plot_attention(attention_maps(layer, x), "/tmp/attention.png")
+        >>> [axis.get_title() for axis in figure.axes[:2]]
+        ['memory update after step 3 (stride 2)', 'memory update after step 7 (stride 2)']
     """
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError as error:  # pragma: no cover - depends on the install
         raise ImportError(
             "plot_attention needs matplotlib: pip install matplotlib"
@@ -157,13 +323,17 @@ def plot_attention(maps, path, sample=0, updates=None, title=None):
             "attention (the sequence is shorter than `window`, or "
             "attention=False)."
         )
+    batch = maps[0]["weights"].shape[0]
+    if not -batch <= sample < batch:
+        raise ValueError(
+            f"Argument `sample` must index the batch of {batch} sequences. "
+            f"Received: sample={sample}"
+        )
     if updates is None:
-        first_stride = [i for i, m in enumerate(maps)
-                        if m["stride"] == maps[0]["stride"]]
-        updates = sorted({first_stride[0], first_stride[-1]})
-    figure, axes = plt.subplots(1, len(updates),
-                                figsize=(4.5 * len(updates), 3.2),
-                                squeeze=False)
+        updates = default_updates(maps)
+    figure = Figure(figsize=(4.5 * len(updates), 3.2))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(updates), squeeze=False)
     for axis, index in zip(axes[0], updates):
         entry = maps[index]
         weights = entry["weights"][sample].mean(axis=0)
@@ -180,9 +350,18 @@ def plot_attention(maps, path, sample=0, updates=None, title=None):
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    try:
+    if path is not None:
         with atomic_path(path, suffix=".png") as temporary:
             figure.savefig(temporary, dpi=120)
-    finally:
-        plt.close(figure)
-    return path
+    return figure
+
+
+def default_updates(maps):
+    """Indices of the two updates `plot_attention` draws by default: of the
+    first stride, the first update whose block has only real steps (none
+    before the start of the sequence; the first update if there is none),
+    and the last update."""
+    first_stride = [i for i, m in enumerate(maps)
+                    if m["stride"] == maps[0]["stride"]]
+    whole = [i for i in first_stride if np.all(maps[i]["key_steps"] >= 0)]
+    return sorted({(whole or first_stride)[0], first_stride[-1]})

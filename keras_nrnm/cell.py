@@ -30,6 +30,14 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     of cells together with Keras's own cells, and inside
     `keras.layers.Bidirectional(keras.layers.RNN(...))`.
 
+    `keras.layers.RNN(NRNMCell(...), return_state=True)` returns the output
+    followed by every state of the cell, in the order of `state_size`: `h`,
+    `c`, the memory, the block buffers and the step counters (6 tensors, 7
+    with `backward_states=True`), where `keras.layers.LSTM` returns
+    `[output, h, c]`. `cell.public_states(states)` picks `[h, c]` out of
+    them (`[h]` for the gru and simple backbones); `keras_nrnm.NRNM` returns
+    `[output, h, c]` itself.
+
     Args:
         units: Positive integer, dimensionality of the output space and of
             each memory slot.
@@ -128,6 +136,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         ...     [keras.layers.LSTMCell(16), NRNMCell(16, num_heads=2)])
         >>> tuple(stacked(x).shape)
         (4, 16)
+        >>> cell = NRNMCell(16, block_size=4, stride=2, window=2)
+        >>> output, *states = keras.layers.RNN(cell, return_state=True)(x)
+        >>> len(states)
+        6
+        >>> h, c = cell.public_states(states)
+        >>> tuple(h.shape), tuple(c.shape)
+        ((4, 16), (4, 16))
     """
 
     def __init__(
@@ -515,6 +530,38 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         )
         memory = ops.where(is_update[:, None], new_memory, memory)
         return h, [h, c, memory, *blocks, counters]
+
+    def public_states(self, states):
+        """The states that `keras.layers.LSTM` would return: `[h, c]`.
+
+        Args:
+            states: The cell's full list of states, in the order of
+                `state_size`, e.g. what follows the output in the list
+                returned by `keras.layers.RNN(cell, return_state=True)`.
+
+        Returns:
+            `[h, c]` for the lstm backbone, `[h]` for the gru and simple
+            backbones (like `keras.layers.GRU` and `SimpleRNN`). The memory,
+            block buffers and counters are internal.
+
+        Example:
+            >>> import numpy as np, keras
+            >>> from keras_nrnm import NRNMCell
+            >>> cell = NRNMCell(8, num_heads=2, backbone="gru")
+            >>> x = np.zeros((2, 5, 3), "float32")
+            >>> output, *states = keras.layers.RNN(cell, return_state=True)(x)
+            >>> [tuple(s.shape) for s in cell.public_states(states)]
+            [(2, 8)]
+        """
+        states = list(states)
+        if len(states) != len(self.state_size):
+            raise ValueError(
+                f"Argument `states` must be the full list of "
+                f"{len(self.state_size)} states of this NRNMCell (what "
+                "follows the output of `keras.layers.RNN(cell, "
+                f"return_state=True)`). Received a list of {len(states)}."
+            )
+        return states[:2] if self.backbone == "lstm" else states[:1]
 
     def get_initial_state(self, batch_size=None):
         return [

@@ -248,7 +248,9 @@ class NRNM(keras.layers.RNN):
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         shapes = super().compute_output_shape(sequences_shape)
         if self.return_state:
-            return list(shapes[: 1 + self._returned_states])
+            # A tuple, as LSTM returns: `keras.layers.Bidirectional` adds the
+            # two directions' state shapes with `+`.
+            return tuple(shapes[: 1 + self._returned_states])
         return shapes
 
     def compute_mask(self, _, mask):

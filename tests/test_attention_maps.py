@@ -1,10 +1,16 @@
 """Attention maps (Figs. 8 and 10): the W_att of every memory update."""
 
+import os
+import stat
+import sys
+
+import keras
 import numpy as np
 import pytest
 
 from conftest import random_inputs, randomize_weights
 from keras_nrnm import BidirectionalNRNM, NRNM, attention_maps, plot_attention
+from keras_nrnm.attention_maps import default_updates
 import reference
 
 pytestmark = pytest.mark.core
@@ -79,14 +85,150 @@ def test_plot_writes_a_png(tmp_path):
     layer = NRNM(8, block_size=4, stride=2, window=2, num_heads=2)
     x = random_inputs((2, 9, 3), seed=3)
     layer(x)
-    path = plot_attention(attention_maps(layer, x), str(tmp_path / "att.png"),
-                          sample=1, title="test")
+    path = tmp_path / "att.png"
+    old = os.umask(0o022)
+    try:
+        figure = plot_attention(attention_maps(layer, x), str(path),
+                                sample=1, title="test")
+    finally:
+        os.umask(old)
+    import matplotlib.figure
     import matplotlib.image
 
+    assert isinstance(figure, matplotlib.figure.Figure)
+    assert figure.get_suptitle() == "test"
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 200 and image.shape[1] > 400
     assert image[..., :3].std() > 0.05  # not a blank canvas
-    assert list(tmp_path.iterdir()) == [tmp_path / "att.png"]  # no temp left
+    assert list(tmp_path.iterdir()) == [path]  # no temp left
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # as open() makes it
+
+
+def test_plot_leaves_matplotlib_global_state_alone(monkeypatch):
+    """No `matplotlib.use` (it would switch a notebook's inline backend
+    off) and no pyplot figure left open; nothing written without a path."""
+    import matplotlib
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("plot_attention called matplotlib.use")
+
+    monkeypatch.setattr(matplotlib, "use", forbidden)
+    layer = NRNM(8, block_size=4, stride=2, window=2, num_heads=2)
+    x = random_inputs((1, 9, 3), seed=3)
+    layer(x)
+    before = matplotlib.get_backend()
+    figure = plot_attention(attention_maps(layer, x))
+    assert matplotlib.get_backend() == before
+    assert figure.canvas.get_default_filetype() == "png"
+    assert len(figure.axes) == 4  # two panels and their colour bars
+    if "matplotlib.pyplot" in sys.modules:
+        assert sys.modules["matplotlib.pyplot"].get_fignums() == []
+
+
+def test_default_panels_start_with_a_block_of_real_steps():
+    layer = NRNM(8, block_size=8, stride=2, window=2, num_heads=2)
+    x = random_inputs((1, 12, 3), seed=5)
+    layer(x)
+    maps = attention_maps(layer, x)
+    assert [m["step"] for m in maps] == [1, 3, 5, 7, 9, 11]
+    # Blocks after steps 1, 3, 5 reach back before step 0; after 7: 0 .. 7.
+    assert default_updates(maps) == [3, 5]
+    figure = plot_attention(maps)
+    titles = [axis.get_title() for axis in figure.axes[:2]]
+    assert titles == ["memory update after step 7 (stride 2)",
+                      "memory update after step 11 (stride 2)"]
+    assert "pad" not in [label.get_text()
+                         for label in figure.axes[0].get_xticklabels()]
+    short = attention_maps(layer, x[:, :4])  # no block without padding
+    assert default_updates(short) == [0, 1]
+
+
+def assert_same_maps(actual, expected):
+    assert len(actual) == len(expected) > 0
+    for a, e in zip(actual, expected):
+        assert (a["step"], a["stride"], a["key_kinds"]) == (
+            e["step"], e["stride"], e["key_kinds"])
+        np.testing.assert_array_equal(a["key_steps"], e["key_steps"])
+        np.testing.assert_allclose(a["weights"], e["weights"], atol=1e-5)
+
+
+def test_maps_of_a_layer_deep_in_a_model_from_the_model_inputs():
+    inputs = keras.Input((10, 3))
+    below = keras.layers.Dense(6, name="below")
+    h = below(inputs)
+    layer = NRNM(8, block_size=4, stride=2, window=2, num_heads=2,
+                 return_sequences=True, name="memory")
+    h = layer(h)
+    h = NRNM(8, num_heads=2, name="second")(h)
+    model = keras.Model(inputs, h)
+    randomize_weights(layer, seed=6)
+    x = random_inputs((2, 10, 3), seed=6)
+    expected = attention_maps(layer, below(x))
+    assert_same_maps(attention_maps(model, "memory", x), expected)
+    assert_same_maps(attention_maps(model, layer, x), expected)
+    # The calls of earlier versions keep working.
+    assert_same_maps(attention_maps(layer=layer, inputs=below(x)), expected)
+    # The layer's own inputs are checked: the model's would fail deep in
+    # a matrix product.
+    with pytest.raises(ValueError, match="`inputs` has 3 features, but "
+                       "layer 'memory' takes 6.*attention_maps\\(model"):
+        attention_maps(layer, x)
+    with pytest.raises(ValueError, match="no NRNM layer named 'nrnm'.*"
+                       "\\['memory', 'second'\\]"):
+        attention_maps(model, "nrnm", x)
+    with pytest.raises(ValueError, match="`layer` is needed.*2 NRNM layers"):
+        attention_maps(model, x)
+    with pytest.raises(ValueError, match="`layer` \\('below'\\) is not an "
+                       "NRNM layer"):
+        attention_maps(model, below, x)
+
+
+def test_maps_of_a_shared_encoder_inside_a_siamese_model():
+    encoder = keras.Sequential([
+        keras.Input((9, 3)), keras.layers.Dense(4),
+        NRNM(8, block_size=4, stride=2, window=2, num_heads=2, name="nrnm"),
+    ], name="encoder")
+    a, b = keras.Input((9, 3)), keras.Input((9, 3))
+    siamese = keras.Model([a, b], keras.layers.Subtract()([encoder(a),
+                                                           encoder(b)]))
+    layer = encoder.get_layer("nrnm")
+    randomize_weights(layer, seed=7)
+    xa, xb = random_inputs((1, 9, 3), seed=7), random_inputs((1, 9, 3), seed=8)
+    expected = attention_maps(layer, encoder.layers[0](xa))  # the first call
+    assert_same_maps(attention_maps(siamese, "nrnm", [xa, xb]), expected)
+    assert_same_maps(attention_maps(siamese, [xa, xb]), expected)
+    assert "call" not in vars(layer)  # the layer is left as it was
+
+
+def test_maps_of_the_backward_nrnm_of_a_keras_bidirectional():
+    inputs = keras.Input((9, 3))
+    both = keras.layers.Bidirectional(
+        NRNM(8, block_size=4, stride=2, window=2, num_heads=2))
+    model = keras.Model(inputs, both(inputs))
+    backward = both.backward_layer
+    randomize_weights(backward, seed=10)
+    x = random_inputs((1, 9, 3), seed=10)
+    assert_same_maps(attention_maps(model, backward.name, x),
+                     attention_maps(backward, x))
+    assert attention_maps(model, backward, x)[0]["step"] == 1
+
+
+@pytest.mark.parametrize("padding", ["post", "pre"])
+def test_masked_padding_is_dropped_like_the_layer_skips_it(padding):
+    layer = BidirectionalNRNM(8, block_size=4, stride=2, window=2,
+                              num_heads=2, name="bi")
+    inputs = keras.Input((None, 3))
+    model = keras.Model(inputs, layer(keras.layers.Masking(0.0)(inputs)))
+    randomize_weights(layer, seed=9)
+    x = random_inputs((1, 7, 3), seed=9)
+    pad = np.zeros((1, 4, 3), "float32")
+    padded = np.concatenate([x, pad] if padding == "post" else [pad, x], 1)
+    assert_same_maps(attention_maps(model, "bi", padded),
+                     attention_maps(layer, x))
+    two = np.concatenate([padded, np.concatenate([x, x[:, :4]], 1)])
+    with pytest.raises(ValueError, match="`inputs` holds sequences of "
+                       "different real lengths \\(\\[7, 11\\]"):
+        attention_maps(model, "bi", two)
 
 
 def test_bad_arguments():
@@ -98,6 +240,10 @@ def test_bad_arguments():
         attention_maps(layer, np.zeros((4, 3)))
     with pytest.raises(ValueError, match="`maps` is empty"):
         plot_attention([], "/tmp/never.png")
+    with pytest.raises(ValueError, match="`sample` must index the batch of 1"):
+        plot_attention(attention_maps(layer, np.zeros((1, 9, 3))), sample=1)
+    with pytest.raises(TypeError, match="`model` must be a keras.Model"):
+        attention_maps(layer, "nrnm", np.zeros((1, 4, 3)))
     ablation = NRNM(8, num_heads=2, attention=False)
     ablation(np.zeros((1, 9, 3), "float32"))
     assert attention_maps(ablation, np.zeros((1, 9, 3))) == []

