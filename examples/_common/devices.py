@@ -16,8 +16,9 @@ import contextlib
 import json
 import os
 
-import keras
 import numpy as np
+
+from _common.startup import load_keras
 
 LOCAL = "local"
 MULTI_WORKER = "multi-worker"
@@ -44,6 +45,7 @@ def join_cluster(args):
     `<output-dir>-worker<rank>`, so that no two processes write one file.
     """
     global _cluster
+    keras = load_keras()  # not at import: `--help` stays fast
     backend = keras.backend.backend()
     if backend == "tensorflow":
         if not os.environ.get("TF_CONFIG"):
@@ -162,6 +164,7 @@ class Devices:
         self._strategy = None
         if not args.distribute:
             return
+        keras = load_keras()
         backend = keras.backend.backend()
         if args.distribute == MULTI_WORKER:
             self._multi_worker(args, backend)
@@ -190,6 +193,7 @@ class Devices:
               f"{args.batch_size // self.count} per device")
 
     def _multi_worker(self, args, backend):
+        keras = load_keras()
         if _cluster is None:
             raise RuntimeError("join_cluster(args) must run first (parse_args)")
         workers = _cluster.workers
@@ -283,6 +287,7 @@ def _predict_across_processes(model, x, args, devices):
     process gets the whole batch."""
     import jax
 
+    keras = load_keras()
     distribution = keras.distribution.distribution()
     replicated = jax.sharding.NamedSharding(
         distribution.device_mesh.backend_mesh, jax.sharding.PartitionSpec())

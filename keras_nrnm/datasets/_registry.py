@@ -104,6 +104,7 @@ TSLEARN = PackageSource(
     filename="tslearn-0.10.0-py3-none-any.whl",
     sha256="793ebbb13ba68cb3fb67b8f6c9a3d7eb2a0ff21a8879f22f47f32b359d6abbbc",
     cache_name="ucr-tslearn-v1.npz",
+    size_mb=0.4,
     pip_args=("--only-binary", "tslearn"),
     licence="UCR archive's Trace set, shipped by tslearn (BSD-2).",
 )
