@@ -1,5 +1,7 @@
 """Bad arguments and inputs, edge shapes, mixed precision, non-finite inputs."""
 
+import gzip
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +11,9 @@ from keras import ops
 
 from conftest import random_inputs
 from keras_nrnm import NRNM, NRNMCell, NonLocalMemory
+from keras_nrnm.datasets import (load_protein_file, load_video_features,
+                                 read_ntu_skeleton, read_ts_file,
+                                 read_video_labels)
 
 pytestmark = pytest.mark.core
 
@@ -147,3 +152,98 @@ def test_property_finite_outputs_and_exact_config(slots, stride, window, heads,
     assert out.shape == (batch, steps, 4)
     assert np.all(np.isfinite(out)) and np.abs(out).max() <= 1.0 + 1e-6
     assert NRNM.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+# Broken data files ----------------------------------------------------------
+def test_ntu_header_with_huge_frame_count_fails_before_allocating(tmp_path):
+    path = tmp_path / "S001C001P001R001A001.skeleton"
+    path.write_text("1000000000000\n0\n0\n")
+    with pytest.raises(ValueError) as info:
+        read_ntu_skeleton(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}, line 1: the header claims "
+                              "1000000000000 frames, but only 2 lines follow")
+
+
+def test_ntu_bad_max_bodies_and_empty_file(tmp_path):
+    path = tmp_path / "empty.skeleton"
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"empty\.skeleton, line 1: file ends early"):
+        read_ntu_skeleton(path)
+    path.write_text("1\n0\n")
+    with pytest.raises(ValueError, match=r"`max_bodies` must be a positive "
+                       r"integer. Received: max_bodies=-1"):
+        read_ntu_skeleton(path, max_bodies=-1)
+    with pytest.raises(ValueError, match="max_bodies=0"):
+        read_ntu_skeleton(path, max_bodies=0)
+    with pytest.raises(TypeError, match="max_bodies=1.5"):
+        read_ntu_skeleton(path, max_bodies=1.5)
+    assert read_ntu_skeleton(path, max_bodies=1).shape == (1, 1, 25, 3)
+
+
+def write_npy_header(path, shape, dtype="<f4"):
+    """A `.npy` file whose header claims `shape` but holds 8 bytes."""
+    header = repr({"descr": dtype, "fortran_order": False, "shape": shape})
+    header += " " * (63 - len(header) % 64) + "\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+                     + header.encode("latin1") + b"\0" * 8)
+
+
+def test_protein_file_that_is_not_a_numeric_array_names_the_file(tmp_path):
+    strings = tmp_path / "strings.npy"
+    np.save(strings, np.full((2, 700 * 57), "0.5"))
+    with pytest.raises(ValueError, match=r"strings\.npy: array of dtype <U3, "
+                       "not numbers; expected a .npy"):
+        load_protein_file(strings)
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"objects\.npy: cannot read"):
+        load_protein_file(objects)
+    empty = tmp_path / "empty.npy.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.npy\.gz: cannot read"):
+        load_protein_file(empty)
+    corrupt = tmp_path / "corrupt.npy.gz"
+    data = bytearray(gzip.compress(np.zeros((2, 700 * 57), "f4").tobytes()))
+    data[20:40] = b"\xff" * 20
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"corrupt\.npy\.gz: cannot read"):
+        load_protein_file(corrupt)
+    huge = tmp_path / "huge.npy"
+    write_npy_header(huge, (10**12, 700 * 57))
+    with pytest.raises(ValueError, match=r"huge\.npy: cannot read"):
+        load_protein_file(huge)
+
+
+def test_video_labels_not_utf8_name_the_file_and_line(tmp_path):
+    labels = tmp_path / "labels.csv"
+    labels.write_bytes("id,classes\nv1,1 2\nvid\u00e9o,3\n".encode("latin-1"))
+    with pytest.raises(ValueError) as info:
+        read_video_labels(labels)
+    assert str(info.value) == (
+        f"{labels}, line 3: not UTF-8 text (byte 0xe9); save the labels file "
+        "as UTF-8.")
+    labels.write_text("id,classes\nv1,1 2\nvid\u00e9o,3\n", encoding="utf-8")
+    assert read_video_labels(labels) == (["v1", "vid\u00e9o"], [[1, 2], [3]])
+
+
+def test_video_feature_files_that_are_not_numeric_name_the_file(tmp_path):
+    feats = tmp_path / "feats"
+    feats.mkdir()
+    labels = tmp_path / "labels.csv"
+    labels.write_text("v1,1\n")
+    np.save(feats / "v1.npy", np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match=r"v1\.npy: array of dtype <U1"):
+        load_video_features(feats, labels, num_classes=3)
+    (feats / "v1.npy").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"v1\.npy: cannot read"):
+        load_video_features(feats, labels, num_classes=3)
+    with pytest.raises(ValueError, match="num_classes=0"):
+        load_video_features(feats, labels, num_classes=0)
+
+
+def test_ts_file_of_binary_garbage_names_the_file(tmp_path):
+    path = tmp_path / "garbage.ts"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff")
+    with pytest.raises(ValueError, match=r"garbage\.ts, line 1: expected a @tag"):
+        read_ts_file(path)
