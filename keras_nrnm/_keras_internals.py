@@ -8,8 +8,9 @@ when a Keras release changes one of these.
 from keras.src import backend as _backend
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-__all__ = ["DropoutRNNCell", "attention_projections", "prepare_dropout_masks",
-           "rnn_loop"]
+__all__ = ["DropoutRNNCell", "attention_projections",
+           "check_input_spec",
+           "prepare_dropout_masks", "rnn_loop"]
 
 # `DropoutRNNCell`: `keras.layers.RNN.call` makes a cell's dropout masks once
 # per sequence (and resets them) only for cells that are instances of it;
@@ -43,3 +44,11 @@ def prepare_dropout_masks(layer, first_step, initial_state):
     memory-dropout) masks for this sequence. The tests use it to run
     `RNN.inner_loop` and `NRNM.inner_loop` with the same masks."""
     layer._maybe_config_dropout_masks(layer.cell, first_step, initial_state)
+
+
+def check_input_spec(layer, inputs):
+    """`layer`'s `input_spec` check (Keras's "expected axis -1 of input
+    shape to have value ..." errors) without calling the layer."""
+    from keras.src.layers.input_spec import assert_input_compatibility
+
+    assert_input_compatibility(layer.input_spec, inputs, layer.name)

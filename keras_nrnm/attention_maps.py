@@ -5,6 +5,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nrnm import _keras_internals
 from keras_nrnm import schedule
 from keras_nrnm._files import atomic_path
 
@@ -55,6 +56,9 @@ def attention_maps(layer, inputs):
             "Argument `inputs` must have shape (batch, timesteps, features). "
             f"Received: inputs.shape={tuple(x.shape)}"
         )
+    if getattr(layer, "input_spec", None) is not None:
+        # The layer's own "expected axis -1 ..." error, not a matmul's.
+        _keras_internals.check_input_spec(layer, x)
     backward_layer = getattr(layer, "backward_layer", None)
     if backward_layer is not None:  # BidirectionalNRNM: rebuild Eq. 18's input
         backward = ops.flip(backward_layer(x), axis=1)

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_nrnm import fast_path
+from keras_nrnm import validation
 from keras_nrnm.cell import NRNMCell, with_legacy_defaults
 
 # Arguments of NRNMCell that NRNM passes through, in NRNMCell's order: read
@@ -160,6 +161,12 @@ class NRNM(keras.layers.RNN):
     ):
         cell_kwargs = {name: value for name, value in locals().items()
                        if name in CELL_ARGS}
+        return_sequences, go_backwards, stateful, unroll, zero_output_for_mask = (
+            validation.boolean(name, value) for name, value in (
+                ("return_sequences", return_sequences),
+                ("go_backwards", go_backwards), ("stateful", stateful),
+                ("unroll", unroll),
+                ("zero_output_for_mask", zero_output_for_mask)))
         cell = NRNMCell(
             units,
             **cell_kwargs,

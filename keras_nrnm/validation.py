@@ -3,6 +3,8 @@ value received and what is allowed."""
 
 import numbers
 
+import numpy as np
+
 
 def positive_int(name, value, maximum=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -61,6 +63,13 @@ def divides(divisor_name, divisor, name, value):
 
 
 def one_of(name, value, allowed):
+    # A list or dict is unhashable: `value in allowed` would fail with a
+    # TypeError that names no argument.
+    if not isinstance(value, str):
+        raise TypeError(
+            f"Argument `{name}` must be one of {sorted(allowed)}. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
     if value not in allowed:
         raise ValueError(
             f"Argument `{name}` must be one of {sorted(allowed)}. "
@@ -93,3 +102,27 @@ def strides(value, block_size):
             f"Received: strides={value}, block_size={block_size}"
         )
     return value
+
+
+def boolean(name, value):
+    """A Python or numpy boolean (a string such as `"False"` would otherwise
+    be read as `True`)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"Argument `{name}` must be a boolean. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    return bool(value)
+
+
+def keras_object(name, get, value):
+    """`get(value)` (`keras.activations.get`, `keras.initializers.get`, ...)
+    with an error that names the argument."""
+    try:
+        return get(value)
+    except (ValueError, TypeError) as error:
+        raise type(error)(
+            f"Argument `{name}` could not be interpreted: {error} "
+            f"Received: {name}={value!r}"
+        ) from error
+

@@ -53,3 +53,11 @@ def test_rnn_loop_time_major():
     np.testing.assert_allclose(ops.convert_to_numpy(outputs)[:, :, 0],
                                [[0, 2], [4, 8], [12, 18]])
     np.testing.assert_allclose(ops.convert_to_numpy(last)[:, 0], [12, 18])
+
+
+def test_check_input_spec_gives_keras_message():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to "
+                       "have value 3"):
+        _keras_internals.check_input_spec(layer, np.ones((1, 4), "float32"))

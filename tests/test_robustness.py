@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from keras import ops
 
 from conftest import random_inputs
-from keras_nrnm import NRNM, NRNMCell, NonLocalMemory
+from keras_nrnm import (BidirectionalNRNM, NRNM, NRNMCell, NonLocalMemory,
+                        attention_maps)
 from keras_nrnm.datasets import (load_protein_file, load_video_features,
                                  read_ntu_skeleton, read_ts_file,
                                  read_video_labels)
@@ -51,7 +52,38 @@ BAD_ARGUMENTS = [
     (dict(units=8, block_size=8, strides=(1, 3, 5)), ValueError,
      "The largest of `strides` must divide `block_size`. "
      "Received: strides=(1, 3, 5), block_size=8"),
+    # Unhashable or wrongly typed choices, flags and Keras objects.
+    (dict(units=8, backbone=["lstm"]), TypeError,
+     "Argument `backbone` must be one of ['gru', 'lstm', 'simple']. "
+     "Received: backbone=['lstm'] (of type list)"),
+    (dict(units=8, backbone="LSTM"), ValueError, "backbone='LSTM'"),
+    (dict(units=8, memory_gates={"tied"}), TypeError, "memory_gates={'tied'}"),
+    (dict(units=8, attention="no"), TypeError,
+     "Argument `attention` must be a boolean. Received: attention='no'"),
+    (dict(units=8, use_bias=None), TypeError, "use_bias=None"),
+    (dict(units=8, unit_forget_bias="True"), TypeError, "unit_forget_bias='True'"),
+    (dict(units=8, backward_states=[]), TypeError, "backward_states=[]"),
+    (dict(units=8, activation="tanhh"), ValueError,
+     "Argument `activation` could not be interpreted"),
+    (dict(units=8, recurrent_activation=3), ValueError, "recurrent_activation=3"),
+    (dict(units=8, kernel_initializer="glorot"), ValueError,
+     "Argument `kernel_initializer` could not be interpreted"),
+    (dict(units=8, kernel_regularizer="l3"), ValueError, "kernel_regularizer='l3'"),
+    (dict(units=8, bias_constraint="positive"), ValueError, "bias_constraint='positive'"),
 ]
+
+# Arguments only the whole-sequence layer has.
+BAD_LAYER_ARGUMENTS = [
+    (dict(units=8, return_sequences="True"), TypeError,
+     "Argument `return_sequences` must be a boolean"),
+    (dict(units=8, stateful=None), TypeError, "stateful=None"),
+    (dict(units=8, go_backwards="no"), TypeError, "go_backwards='no'"),
+    (dict(units=8, unroll=1), TypeError, "unroll=1"),
+    (dict(units=8, zero_output_for_mask="False"), TypeError,
+     "zero_output_for_mask='False'"),
+]
+
+
 
 
 @pytest.mark.parametrize("cls", [NRNM, NRNMCell])
@@ -60,6 +92,26 @@ def test_bad_arguments_name_the_argument(cls, kwargs, error, message):
     with pytest.raises(error) as info:
         cls(**kwargs)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs,error,message", BAD_LAYER_ARGUMENTS)
+def test_bad_layer_arguments_name_the_argument(kwargs, error, message):
+    with pytest.raises(error) as info:
+        NRNM(**kwargs)
+    assert message in str(info.value)
+
+
+def test_bidirectional_checks_its_arguments():
+    with pytest.raises(ValueError, match="does not support `return_state`"):
+        BidirectionalNRNM(8, return_state=True)
+    with pytest.raises(ValueError, match="does not support `stateful`"):
+        BidirectionalNRNM(8, stateful=True)
+    with pytest.raises(TypeError, match="`return_sequences` must be a boolean"):
+        BidirectionalNRNM(8, return_sequences="yes")
+    with pytest.raises(TypeError, match=r"backbone=\['lstm'\]"):
+        BidirectionalNRNM(8, backbone=["lstm"])
+    with pytest.raises(ValueError, match="units=0"):
+        BidirectionalNRNM(0)
 
 
 def test_memory_layer_checks_its_arguments():
@@ -152,6 +204,24 @@ def test_property_finite_outputs_and_exact_config(slots, stride, window, heads,
     assert out.shape == (batch, steps, 4)
     assert np.all(np.isfinite(out)) and np.abs(out).max() <= 1.0 + 1e-6
     assert NRNM.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+# Inputs of another width --------------------------------------------------
+def test_attention_maps_and_bidirectional_check_the_feature_width():
+    x = random_inputs((2, 8, 3))
+    wide = random_inputs((2, 8, 5))
+    for layer in (NRNM(8, block_size=4, stride=2, window=2, num_heads=2),
+                  BidirectionalNRNM(8, block_size=4, stride=2, window=2,
+                                    num_heads=2)):
+        layer(x)
+        expected = ("expected axis -1 of input shape to have value 3, but "
+                    "received input with shape (2, 8, 5)")
+        with pytest.raises(ValueError) as info:
+            attention_maps(layer, wide)
+        assert expected in str(info.value)
+        with pytest.raises(ValueError) as info:
+            layer(wide)
+        assert expected in str(info.value)
 
 
 # Broken data files ----------------------------------------------------------
