@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_nrnm import validation
 from keras_nrnm.cell import with_legacy_defaults
-from keras_nrnm.layer import CELL_ARGS, NRNM
+from keras_nrnm.layer import CELL_ARGS, NRNM, checked_mask
 
 # NRNM arguments that also configure the backward LSTM.
 LSTM_ARGS = (
@@ -98,6 +98,9 @@ class BidirectionalNRNM(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, mask=None, training=False):
+        # The mask is checked, and the skipped steps zeroed for the backward
+        # LSTM too (a NaN there would make its gradients NaN).
+        inputs, mask = checked_mask(inputs, mask, self.name)
         # go_backwards returns the steps in processing order: flip them back.
         backward = ops.flip(
             self.backward_layer(inputs, mask=mask, training=training), axis=1)

@@ -237,6 +237,7 @@ class NRNM(keras.layers.RNN):
                 "(cast integer token ids with an Embedding layer first). "
                 f"Received inputs of dtype {dtype}."
             )
+        sequences, mask = checked_mask(sequences, mask, self.name)
         initial_state = self._complete_initial_state(
             initial_state, ops.shape(sequences)[0]
         )
@@ -246,6 +247,16 @@ class NRNM(keras.layers.RNN):
         if self.return_state:
             return list(result[: 1 + self._returned_states])
         return result
+
+    def compute_output_spec(self, sequences, initial_state=None, mask=None,
+                            training=False):
+        # Symbolic calls (building a functional model) check the mask too.
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        validation.sequence_mask(mask, sequences, self.name)
+        return super().compute_output_spec(
+            sequences, initial_state=initial_state, mask=mask,
+            training=training)
 
     @property
     def _returned_states(self):
@@ -275,6 +286,29 @@ class NRNM(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**with_legacy_defaults(config))
+
+
+def checked_mask(sequences, mask, layer_name):
+    """`(sequences, mask)` with the mask checked against the inputs
+    (`validation.sequence_mask`) and made boolean, and the inputs zeroed at
+    its skipped steps.
+
+    The skipped steps never reach the outputs (every update is selected by
+    `where`), but in the backward pass a NaN or inf there, multiplied by its
+    zero gradient, would still make the weights' gradients NaN. Selecting
+    zeros before any product keeps the gradients finite (the gradient of
+    `where` with respect to the discarded branch is an exact zero)."""
+    if isinstance(mask, (list, tuple)):  # one mask per input
+        mask = mask[0]
+    if mask is None:
+        return sequences, None
+    if not hasattr(mask, "shape"):
+        mask = ops.convert_to_tensor(mask)
+    validation.sequence_mask(mask, sequences, layer_name)
+    mask = ops.cast(mask, "bool")
+    sequences = ops.where(mask[..., None], sequences,
+                          ops.zeros_like(sequences))
+    return sequences, mask
 
 
 def _cell_property(name):

@@ -3,6 +3,7 @@ value received and what is allowed."""
 
 import numbers
 
+import keras
 import numpy as np
 
 
@@ -126,3 +127,34 @@ def keras_object(name, get, value):
             f"Received: {name}={value!r}"
         ) from error
 
+
+def sequence_mask(mask, sequences, layer_name):
+    """Checks that `mask` is `(batch, timesteps)` like `sequences`.
+
+    Every axis known at trace time is compared (the rank always is): a
+    `(batch, 1)` or `(1, timesteps)` mask would otherwise broadcast into a
+    silently wrong result. On TensorFlow, axes unknown at trace time are
+    also checked when the graph runs (except under XLA, which drops
+    assertions; in `fit` and `predict` the data adapter gives every input
+    the same batch size, and JAX and PyTorch always know every axis)."""
+    if mask is None:
+        return
+    sequences_shape = tuple(sequences.shape)
+    mask_shape = tuple(mask.shape)
+    expected = sequences_shape[:2]
+    message = (
+        f"Layer '{layer_name}': argument `mask` must have shape "
+        f"(batch, timesteps) = {expected}, the first two axes of the inputs "
+        f"{sequences_shape}. Received: mask.shape={mask_shape}"
+    )
+    if len(mask_shape) != 2 or any(
+            m is not None and e is not None and m != e
+            for m, e in zip(mask_shape, expected)):
+        raise ValueError(message)
+    if (None in mask_shape + expected
+            and keras.backend.backend() == "tensorflow"
+            and not isinstance(mask, keras.KerasTensor)):
+        import tensorflow as tf
+
+        tf.debugging.assert_equal(tf.shape(mask), tf.shape(sequences)[:2],
+                                  message=message)

@@ -206,6 +206,109 @@ def test_property_finite_outputs_and_exact_config(slots, stride, window, heads,
     assert NRNM.from_config(layer.get_config()).get_config() == layer.get_config()
 
 
+# Masks --------------------------------------------------------------------
+STEPS = 6
+# (batch, 1) and (1, T) used to broadcast into a silently wrong result (all
+# NaN on JAX); the others failed deep in a backend op without naming `mask`.
+BAD_MASK_SHAPES = [(3, 1), (1, STEPS), (3, STEPS + 2), (3, STEPS - 1), (3,),
+                   (3, STEPS, 1)]
+LAYER_KINDS = ["fast_path", "unroll", "bidirectional", "keras_bidirectional"]
+
+
+def small_layer(kind, **kwargs):
+    args = dict(block_size=4, stride=2, window=2, num_heads=2, **kwargs)
+    if kind == "bidirectional":
+        return BidirectionalNRNM(4, **args)
+    layer = NRNM(4, unroll=kind == "unroll", **args)
+    if kind == "keras_bidirectional":
+        return keras.layers.Bidirectional(layer)
+    return layer
+
+
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+@pytest.mark.parametrize("shape", BAD_MASK_SHAPES)
+def test_mask_of_wrong_shape_names_mask(kind, shape):
+    x = random_inputs((3, STEPS, 4))
+    layer = small_layer(kind)
+    with pytest.raises(ValueError) as info:
+        layer(x, mask=np.ones(shape, bool))
+    message = str(info.value)
+    assert "argument `mask` must have shape (batch, timesteps) = (3, 6)" in message
+    assert f"Received: mask.shape={shape}" in message
+
+
+@pytest.mark.parametrize("mask_steps", [1, STEPS + 2])
+def test_mask_of_wrong_length_fails_when_the_model_is_built(mask_steps):
+    inputs = keras.Input((STEPS, 4))
+    mask = keras.Input((mask_steps,), dtype="bool")
+    with pytest.raises(ValueError, match=r"`mask` must have shape .*"
+                       rf"Received: mask.shape=\(None, {mask_steps}\)"):
+        small_layer("fast_path")(inputs, mask=mask)
+
+
+@pytest.mark.parametrize("kind", ["fast_path", "bidirectional"])
+@pytest.mark.parametrize("mask_steps", [1, STEPS + 2])
+@pytest.mark.parametrize("method", ["predict", "fit"])
+def test_mask_of_wrong_length_fails_in_predict_and_fit(kind, mask_steps,
+                                                       method):
+    # Lengths unknown when the model is built: checked inside predict/fit.
+    # (A fresh model each time: on JAX, a model whose predict or fit raised
+    # is left without its variables' values by Keras.)
+    inputs = keras.Input((None, 4))
+    mask = keras.Input((None,), dtype="bool")
+    layer = small_layer(kind, return_sequences=False)
+    model = keras.Model([inputs, mask], layer(inputs, mask=mask))
+    model.compile("sgd", "mse")
+    data = [random_inputs((4, STEPS, 4)), np.ones((4, mask_steps), bool)]
+    with pytest.raises(ValueError, match="argument `mask` must have shape"):
+        if method == "predict":
+            model.predict(data, verbose=0)
+        else:
+            model.fit(data, np.zeros((4, model.output_shape[-1])), verbose=0)
+
+
+@pytest.mark.parametrize("kind", ["fast_path", "unroll", "bidirectional"])
+def test_integer_and_float_masks_equal_boolean_masks(kind):
+    x = random_inputs((3, STEPS, 4), seed=2)
+    mask = np.arange(STEPS)[None, :] < np.array([[6], [3], [1]])
+    layer = small_layer(kind)
+    expected = ops.convert_to_numpy(layer(x, mask=mask))
+    for like in ("int32", "float32"):
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(layer(x, mask=mask.astype(like))), expected,
+            atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["fast_path", "unroll", "bidirectional"])
+def test_non_finite_values_at_masked_steps_keep_training_finite(kind):
+    # The backward pass used to multiply the masked steps' NaN by a zero
+    # gradient: one fit step turned every weight into NaN.
+    batch, steps = 6, 8
+    inputs = keras.Input((steps, 3))
+    mask = keras.Input((steps,), dtype="bool")
+    layer = small_layer(kind, return_sequences=False)
+    output = keras.layers.Dense(1)(layer(inputs, mask=mask))
+    model = keras.Model([inputs, mask], output)
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    lengths = np.array([8, 5, 3, 8, 1, 6])
+    valid = np.arange(steps)[None, :] < lengths[:, None]
+    valid[3, :2] = False  # left padding too
+    clean = random_inputs((batch, steps, 3), seed=3)
+    clean[~valid] = 0.0
+    dirty = clean.copy()
+    dirty[~valid] = np.nan
+    dirty[1, 6, 0], dirty[2, 4, 2] = np.inf, -np.inf
+    # Forward: the skipped steps' values change nothing.
+    np.testing.assert_array_equal(model.predict([dirty, valid], verbose=0),
+                                  model.predict([clean, valid], verbose=0))
+    history = model.fit([dirty, valid], np.ones((batch, 1), "float32"),
+                        epochs=3, batch_size=3, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    for weight in model.weights:
+        assert np.all(np.isfinite(ops.convert_to_numpy(weight))), weight.path
+    assert np.all(np.isfinite(model.predict([dirty, valid], verbose=0)))
+
+
 # Inputs of another width --------------------------------------------------
 def test_attention_maps_and_bidirectional_check_the_feature_width():
     x = random_inputs((2, 8, 3))
