@@ -5,6 +5,7 @@ import inspect
 import keras
 from keras import ops
 
+from keras_nrnm import _keras_internals
 from keras_nrnm import fast_path
 from keras_nrnm import validation
 from keras_nrnm.cell import NRNMCell, with_legacy_defaults
@@ -208,6 +209,10 @@ class NRNM(keras.layers.RNN):
 
     def build(self, sequences_shape, initial_state_shape=None):
         super().build(sequences_shape, initial_state_shape)
+        if self.stateful:
+            # Without this, PyTorch under mixed precision never carries the
+            # state (see `_keras_internals.keep_state_variables_uncast`).
+            _keras_internals.keep_state_variables_uncast(self.states)
         # From now on a call with another feature size fails at the door,
         # with Keras's message naming the layer, the expected and the
         # received shapes, instead of a shape error deep in a matmul.

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keras import ops
 
-from conftest import random_inputs
+from conftest import random_inputs, randomize_weights
 from keras_nrnm import (BidirectionalNRNM, NRNM, NRNMCell, NonLocalMemory,
                         attention_maps)
 from keras_nrnm.datasets import (load_protein_file, load_video_features,
@@ -307,6 +307,32 @@ def test_non_finite_values_at_masked_steps_keep_training_finite(kind):
     for weight in model.weights:
         assert np.all(np.isfinite(ops.convert_to_numpy(weight))), weight.path
     assert np.all(np.isfinite(model.predict([dirty, valid], verbose=0)))
+
+
+# State ----------------------------------------------------------------------
+@pytest.mark.parametrize("policy,atol", [("mixed_float16", 5e-3),
+                                         ("mixed_bfloat16", 3e-2)])
+def test_stateful_carries_the_state_under_mixed_precision(policy, atol):
+    # On PyTorch the state was written to a cast copy of the state variable
+    # and lost: a second call repeated the first call's state.
+    keras.config.set_dtype_policy(policy)
+    x = random_inputs((2, 12, 3), seed=8)
+    args = dict(block_size=4, stride=2, window=3, num_heads=2,
+                return_sequences=True)
+    whole = NRNM(8, **args)
+    whole(x)
+    randomize_weights(whole, seed=8)
+    chunked = NRNM(8, stateful=True, **args)
+    chunked(x[:, :5])
+    chunked.set_weights(whole.get_weights())
+    chunked.reset_state()
+    first = ops.convert_to_numpy(ops.cast(chunked(x[:, :5]), "float32"))
+    assert np.abs(ops.convert_to_numpy(
+        ops.cast(chunked.states[0], "float32"))).max() > 0.01
+    second = ops.convert_to_numpy(ops.cast(chunked(x[:, 5:]), "float32"))
+    expected = ops.convert_to_numpy(ops.cast(whole(x), "float32"))
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1),
+                               expected, atol=atol)
 
 
 # Inputs of another width --------------------------------------------------
