@@ -82,11 +82,14 @@ class NRNM(keras.layers.RNN):
         seed: Random seed for the dropout and zoneout masks.
         return_sequences: Boolean. Whether to return the last output or the
             full sequence. Default: `False`.
-        return_state: Boolean. Whether to return `[output, h, c]` like
-            `keras.layers.LSTM` (`[output, h]` with the gru and simple
-            backbones, like `GRU` and `SimpleRNN`). The memory and block buffers are internal
-            state: they are kept across calls by `stateful=True`, and start
-            from zeros when `initial_state=[h, c]` is given.
+        return_state: `False`, `True` or `"full"`. `True` returns
+            `[output, h, c]` like `keras.layers.LSTM` (`[output, h]` with
+            the gru and simple backbones, like `GRU` and `SimpleRNN`).
+            `"full"` returns `[output, *states]` with all 6 `NRNMCell`
+            states (h, c, memory, the block's hidden states and projected
+            inputs, the step counters; 7 with `backward_states=True`):
+            fed back as `initial_state`, they continue the sequence exactly,
+            so a long sequence can be processed in chunks. Default: `False`.
         go_backwards: Boolean. Process the sequence backwards.
         stateful: Boolean. Keep the whole state (memory included) from one
             batch to the next.
@@ -100,13 +103,17 @@ class NRNM(keras.layers.RNN):
             skipped step changes no state, counters included, so left- and
             right-padded sequences give the same result as unpadded ones.
         training: Python boolean, whether dropout and zoneout are active.
-        initial_state: `[h, c]` (the memory starts empty) or the full list of
-            6 states of `NRNMCell`.
+        initial_state: `[h, c]` (`[h]` for the gru and simple backbones;
+            the memory and block buffers start empty), or the full list of
+            `NRNMCell` states, e.g. those returned with
+            `return_state="full"` (the sequence then continues where they
+            left it: memory, block buffers and window phase included).
 
     Returns:
         `(batch, units)`, or `(batch, timesteps, units)` with
         `return_sequences=True`; with `return_state=True`, the list
-        `[output, h, c]` (`[output, h]` for the gru and simple backbones).
+        `[output, h, c]` (`[output, h]` for the gru and simple backbones);
+        with `return_state="full"`, `[output, *states]` (all cell states).
 
     Examples:
         >>> import numpy as np
@@ -117,6 +124,11 @@ class NRNM(keras.layers.RNN):
         >>> seq, h, c = NRNM(16, return_sequences=True, return_state=True)(x)
         >>> tuple(seq.shape), tuple(h.shape), tuple(c.shape)
         ((4, 12, 16), (4, 16), (4, 16))
+        >>> chunked = NRNM(16, return_sequences=True, return_state="full")
+        >>> first, *states = chunked(x[:, :5])
+        >>> second, *states = chunked(x[:, 5:], initial_state=states)
+        >>> len(states), tuple(second.shape)
+        (6, (4, 7, 16))
     """
 
     def __init__(
@@ -162,6 +174,7 @@ class NRNM(keras.layers.RNN):
     ):
         cell_kwargs = {name: value for name, value in locals().items()
                        if name in CELL_ARGS}
+        return_state = validation.return_state(return_state)
         return_sequences, go_backwards, stateful, unroll, zero_output_for_mask = (
             validation.boolean(name, value) for name, value in (
                 ("return_sequences", return_sequences),
@@ -196,7 +209,7 @@ class NRNM(keras.layers.RNN):
         full = len(self.cell.state_size)
         if len(initial_state) == full:
             return initial_state
-        given = self._returned_states
+        given = self._backbone_states
         if len(initial_state) != given:
             names = "[h, c]" if given == 2 else "[h]"
             raise ValueError(
@@ -264,9 +277,17 @@ class NRNM(keras.layers.RNN):
             training=training)
 
     @property
-    def _returned_states(self):
+    def _backbone_states(self):
         """`h, c` for the LSTM backbone, `h` for the others."""
         return 2 if self.cell.backbone == "lstm" else 1
+
+    @property
+    def _returned_states(self):
+        """How many states `return_state` returns: the backbone's, or all
+        of the cell's with `return_state="full"`."""
+        if self.return_state == "full":
+            return len(self.cell.state_size)
+        return self._backbone_states
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         shapes = super().compute_output_shape(sequences_shape)

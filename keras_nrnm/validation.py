@@ -116,6 +116,18 @@ def boolean(name, value):
     return bool(value)
 
 
+def return_state(value):
+    """`False`, `True` (`[output, h, c]`) or `"full"` (every cell state)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) and value == "full":
+        return value
+    raise ValueError(
+        "Argument `return_state` must be True, False or \"full\". "
+        f"Received: return_state={value!r}"
+    )
+
+
 def keras_object(name, get, value):
     """`get(value)` (`keras.activations.get`, `keras.initializers.get`, ...)
     with an error that names the argument."""

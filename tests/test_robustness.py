@@ -1,4 +1,6 @@
-"""Bad arguments and inputs, edge shapes, mixed precision, non-finite inputs."""
+"""Bad arguments and inputs, edge shapes, mixed precision, non-finite inputs,
+masks, full state, broken data files: what a hurried user or a broken file
+gives every public entry point."""
 
 import gzip
 
@@ -74,6 +76,11 @@ BAD_ARGUMENTS = [
 
 # Arguments only the whole-sequence layer has.
 BAD_LAYER_ARGUMENTS = [
+    (dict(units=8, return_state="yes"), ValueError,
+     'Argument `return_state` must be True, False or "full". '
+     "Received: return_state='yes'"),
+    (dict(units=8, return_state=None), ValueError, "return_state=None"),
+    (dict(units=8, return_state=2), ValueError, "return_state=2"),
     (dict(units=8, return_sequences="True"), TypeError,
      "Argument `return_sequences` must be a boolean"),
     (dict(units=8, stateful=None), TypeError, "stateful=None"),
@@ -82,8 +89,6 @@ BAD_LAYER_ARGUMENTS = [
     (dict(units=8, zero_output_for_mask="False"), TypeError,
      "zero_output_for_mask='False'"),
 ]
-
-
 
 
 @pytest.mark.parametrize("cls", [NRNM, NRNMCell])
@@ -333,6 +338,64 @@ def test_stateful_carries_the_state_under_mixed_precision(policy, atol):
     expected = ops.convert_to_numpy(ops.cast(whole(x), "float32"))
     np.testing.assert_allclose(np.concatenate([first, second], axis=1),
                                expected, atol=atol)
+
+
+def chunk_masks(batch, steps, split):
+    """Right padding on one sample, left padding on another."""
+    mask = np.ones((batch, steps), bool)
+    mask[0, steps - 4:] = False
+    mask[1, :split + 1] = False
+    return mask
+
+
+@pytest.mark.parametrize("return_sequences,backbone,masked", [
+    (True, "lstm", False), (False, "lstm", True), (True, "gru", True),
+    (False, "simple", False)])
+def test_full_state_chunks_equal_whole_sequence(return_sequences, backbone,
+                                                masked):
+    x = random_inputs((3, 13, 4), seed=21)
+    split = 5  # not a multiple of the window: the phase is carried
+    mask = chunk_masks(3, 13, split) if masked else None
+    layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
+                 backbone=backbone, return_sequences=return_sequences,
+                 return_state="full")
+    layer(x)
+    randomize_weights(layer, seed=21)
+    whole, *whole_states = layer(x, mask=mask)
+    assert len(whole_states) == len(layer.cell.state_size) == 6
+    first, *states = layer(
+        x[:, :split], mask=None if mask is None else mask[:, :split])
+    second, *states = layer(x[:, split:], initial_state=states,
+                            mask=None if mask is None else mask[:, split:])
+    joined = second
+    if return_sequences:
+        joined = ops.concatenate([first, second], axis=1)
+    np.testing.assert_allclose(ops.convert_to_numpy(joined),
+                               ops.convert_to_numpy(whole), atol=1e-5)
+    for got, expected in zip(states, whole_states):
+        np.testing.assert_allclose(ops.convert_to_numpy(got),
+                                   ops.convert_to_numpy(expected), atol=1e-5)
+
+
+def test_return_state_full_is_every_cell_state_and_round_trips():
+    x = random_inputs((2, 9, 4), seed=22)
+    layer = NRNM(8, num_heads=2, return_sequences=True, return_state="full")
+    seq, *states = layer(x)
+    cell = layer.cell
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    expected = rnn(x)
+    np.testing.assert_allclose(ops.convert_to_numpy(seq),
+                               ops.convert_to_numpy(expected[0]), atol=1e-5)
+    for got, want in zip(states, expected[1:]):
+        np.testing.assert_allclose(ops.convert_to_numpy(got),
+                                   ops.convert_to_numpy(want), atol=1e-5)
+    config = layer.get_config()
+    assert config["return_state"] == "full"
+    assert NRNM.from_config(config).return_state == "full"
+    # Symbolic use: one output per state.
+    outputs = NRNM(8, num_heads=2, return_state="full")(keras.Input((None, 4)))
+    assert [tuple(o.shape) for o in outputs] == [
+        (None, 8)] + [(None, size) for size in cell.state_size]
 
 
 # Inputs of another width --------------------------------------------------
