@@ -8,8 +8,9 @@ when a Keras release changes one of these.
 from keras.src import backend as _backend
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-__all__ = ["DropoutRNNCell", "attention_projections", "prepare_dropout_masks",
-           "rnn_loop"]
+__all__ = ["DropoutRNNCell", "attention_projections",
+           "check_input_spec", "keep_state_variables_uncast",
+           "prepare_dropout_masks", "rnn_loop"]
 
 # `DropoutRNNCell`: `keras.layers.RNN.call` makes a cell's dropout masks once
 # per sequence (and resets them) only for cells that are instances of it;
@@ -43,3 +44,26 @@ def prepare_dropout_masks(layer, first_step, initial_state):
     memory-dropout) masks for this sequence. The tests use it to run
     `RNN.inner_loop` and `NRNM.inner_loop` with the same masks."""
     layer._maybe_config_dropout_masks(layer.cell, first_step, initial_state)
+
+
+def keep_state_variables_uncast(variables):
+    """Turn off autocasting of a stateful RNN's state variables.
+
+    `keras.layers.RNN.call` stores the new state with `variable.assign`
+    inside the layer's autocast scope. On PyTorch, `assign` copies into
+    `variable.value`, which under `mixed_float16` / `mixed_bfloat16` is a
+    cast copy of the float32 variable: the state is written to a temporary
+    and lost, so the next call starts from the old state again (Keras
+    3.15.1; `keras.layers.LSTM` has the same bug). Without autocasting
+    `value` is the variable itself; `RNN.call` casts the state to the
+    compute dtype when it reads it."""
+    for variable in variables or ():
+        variable._autocast = False
+
+
+def check_input_spec(layer, inputs):
+    """`layer`'s `input_spec` check (Keras's "expected axis -1 of input
+    shape to have value ..." errors) without calling the layer."""
+    from keras.src.layers.input_spec import assert_input_compatibility
+
+    assert_input_compatibility(layer.input_spec, inputs, layer.name)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nrnm import _keras_internals
 from keras_nrnm import schedule
 from keras_nrnm._files import atomic_path
 
@@ -184,19 +185,6 @@ def _layer_input(model, layer, inputs):
     return seen[0]
 
 
-def _input_width(layer):
-    """The feature count a built NRNM (or BidirectionalNRNM) takes, or
-    `None` when not known yet."""
-    forward = getattr(layer, "forward_layer", None)
-    spec = getattr(forward or layer, "input_spec", None)
-    axes = getattr(spec, "axes", None) or {}
-    width = axes.get(-1)
-    if width is None or not _is_memory_layer(layer):
-        return None
-    # BidirectionalNRNM feeds its forward NRNM the backward states as well.
-    return width - layer.units if forward is not None else width
-
-
 def _layer_maps(layer, inputs):
     x = ops.convert_to_tensor(np.asarray(inputs, dtype="float32"))
     if len(x.shape) != 3:
@@ -204,15 +192,15 @@ def _layer_maps(layer, inputs):
             "Argument `inputs` must have shape (batch, timesteps, features). "
             f"Received: inputs.shape={tuple(x.shape)}"
         )
-    expected = _input_width(layer)
-    if expected is not None and x.shape[-1] != expected:
-        # Caught here: the cell would fail with a bare matrix-size error.
-        raise ValueError(
-            f"Argument `inputs` has {x.shape[-1]} features, but layer "
-            f"'{layer.name}' takes {expected}: pass what the layer receives, "
-            "or the model and its inputs, attention_maps(model, layer, "
-            f"inputs). Received: inputs.shape={tuple(x.shape)}"
-        )
+    if getattr(layer, "input_spec", None) is not None:
+        try:
+            # The layer's own "expected axis -1 ..." error, not a matmul's.
+            _keras_internals.check_input_spec(layer, x)
+        except ValueError as error:
+            raise ValueError(
+                f"{error} Pass what layer '{layer.name}' receives, or the "
+                "model and its inputs: attention_maps(model, layer, inputs)."
+            ) from None
     backward_layer = getattr(layer, "backward_layer", None)
     if backward_layer is not None:  # BidirectionalNRNM: rebuild Eq. 18's input
         backward = ops.flip(backward_layer(x), axis=1)

@@ -4,8 +4,9 @@ labelling (the paper's protein secondary structure experiment, Sec. 4.3)."""
 import keras
 from keras import ops
 
+from keras_nrnm import validation
 from keras_nrnm.cell import with_legacy_defaults
-from keras_nrnm.layer import CELL_ARGS, NRNM
+from keras_nrnm.layer import CELL_ARGS, NRNM, checked_mask
 
 # NRNM arguments that also configure the backward LSTM.
 LSTM_ARGS = (
@@ -66,9 +67,16 @@ class BidirectionalNRNM(keras.layers.Layer):
             raise ValueError(
                 "BidirectionalNRNM sets `backward_states` itself; do not pass it."
             )
+        for name in ("return_state", "stateful", "go_backwards", "unroll"):
+            if name in kwargs:
+                raise ValueError(
+                    f"BidirectionalNRNM does not support `{name}` (use NRNM "
+                    f"for it). Received: {name}={kwargs[name]!r}"
+                )
         super().__init__(**kwargs)
-        self.units = units
-        self.return_sequences = bool(return_sequences)
+        self.units = validation.positive_int("units", units)
+        self.return_sequences = validation.boolean("return_sequences",
+                                                   return_sequences)
         self.memory_kwargs = memory_kwargs
         self.supports_masking = True
         self.forward_layer = NRNM(
@@ -83,9 +91,16 @@ class BidirectionalNRNM(keras.layers.Layer):
         self.backward_layer.build(input_shape)
         self.forward_layer.build(
             tuple(input_shape[:-1]) + (input_shape[-1] + self.units,))
+        # Another feature size fails at the door with Keras's message, not
+        # in the backward LSTM's matrix product.
+        self.input_spec = keras.layers.InputSpec(
+            ndim=3, axes={-1: input_shape[-1]})
         self.built = True
 
     def call(self, inputs, mask=None, training=False):
+        # The mask is checked, and the skipped steps zeroed for the backward
+        # LSTM too (a NaN there would make its gradients NaN).
+        inputs, mask = checked_mask(inputs, mask, self.name)
         # go_backwards returns the steps in processing order: flip them back.
         backward = ops.flip(
             self.backward_layer(inputs, mask=mask, training=training), axis=1)

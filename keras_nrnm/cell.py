@@ -191,9 +191,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             self.strides = None
         else:
             self.strides = validation.strides(strides, self.block_size)
-        self.attention = bool(attention)
+        self.attention = validation.boolean("attention", attention)
         self.backbone = validation.one_of("backbone", backbone, BACKBONES)
-        self.backward_states = bool(backward_states)
+        self.backward_states = validation.boolean("backward_states",
+                                                  backward_states)
         self.window = validation.positive_int(
             "window", window, maximum=MAX_COUNTER
         )
@@ -210,26 +211,37 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         self.recurrent_dropout = validation.rate(
             "recurrent_dropout", recurrent_dropout
         )
-        self.activation = keras.activations.get(activation)
-        self.recurrent_activation = keras.activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(
-            recurrent_initializer
-        )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.memory_projection_initializer = keras.initializers.get(
-            memory_projection_initializer
-        )
-        self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = keras.regularizers.get(
-            recurrent_regularizer
-        )
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self.activation = validation.keras_object(
+            "activation", keras.activations.get, activation)
+        self.recurrent_activation = validation.keras_object(
+            "recurrent_activation", keras.activations.get, recurrent_activation)
+        self.use_bias = validation.boolean("use_bias", use_bias)
+        self.kernel_initializer = validation.keras_object(
+            "kernel_initializer", keras.initializers.get, kernel_initializer)
+        self.recurrent_initializer = validation.keras_object(
+            "recurrent_initializer", keras.initializers.get,
+            recurrent_initializer)
+        self.bias_initializer = validation.keras_object(
+            "bias_initializer", keras.initializers.get, bias_initializer)
+        self.memory_projection_initializer = validation.keras_object(
+            "memory_projection_initializer", keras.initializers.get,
+            memory_projection_initializer)
+        self.unit_forget_bias = validation.boolean("unit_forget_bias",
+                                                   unit_forget_bias)
+        self.kernel_regularizer = validation.keras_object(
+            "kernel_regularizer", keras.regularizers.get, kernel_regularizer)
+        self.recurrent_regularizer = validation.keras_object(
+            "recurrent_regularizer", keras.regularizers.get,
+            recurrent_regularizer)
+        self.bias_regularizer = validation.keras_object(
+            "bias_regularizer", keras.regularizers.get, bias_regularizer)
+        self.kernel_constraint = validation.keras_object(
+            "kernel_constraint", keras.constraints.get, kernel_constraint)
+        self.recurrent_constraint = validation.keras_object(
+            "recurrent_constraint", keras.constraints.get,
+            recurrent_constraint)
+        self.bias_constraint = validation.keras_object(
+            "bias_constraint", keras.constraints.get, bias_constraint)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 

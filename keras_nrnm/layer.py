@@ -5,7 +5,9 @@ import inspect
 import keras
 from keras import ops
 
+from keras_nrnm import _keras_internals
 from keras_nrnm import fast_path
+from keras_nrnm import validation
 from keras_nrnm.cell import NRNMCell, with_legacy_defaults
 
 # Arguments of NRNMCell that NRNM passes through, in NRNMCell's order: read
@@ -80,11 +82,14 @@ class NRNM(keras.layers.RNN):
         seed: Random seed for the dropout and zoneout masks.
         return_sequences: Boolean. Whether to return the last output or the
             full sequence. Default: `False`.
-        return_state: Boolean. Whether to return `[output, h, c]` like
-            `keras.layers.LSTM` (`[output, h]` with the gru and simple
-            backbones, like `GRU` and `SimpleRNN`). The memory and block buffers are internal
-            state: they are kept across calls by `stateful=True`, and start
-            from zeros when `initial_state=[h, c]` is given.
+        return_state: `False`, `True` or `"full"`. `True` returns
+            `[output, h, c]` like `keras.layers.LSTM` (`[output, h]` with
+            the gru and simple backbones, like `GRU` and `SimpleRNN`).
+            `"full"` returns `[output, *states]` with all 6 `NRNMCell`
+            states (h, c, memory, the block's hidden states and projected
+            inputs, the step counters; 7 with `backward_states=True`):
+            fed back as `initial_state`, they continue the sequence exactly,
+            so a long sequence can be processed in chunks. Default: `False`.
         go_backwards: Boolean. Process the sequence backwards.
         stateful: Boolean. Keep the whole state (memory included) from one
             batch to the next.
@@ -98,13 +103,17 @@ class NRNM(keras.layers.RNN):
             skipped step changes no state, counters included, so left- and
             right-padded sequences give the same result as unpadded ones.
         training: Python boolean, whether dropout and zoneout are active.
-        initial_state: `[h, c]` (the memory starts empty) or the full list of
-            6 states of `NRNMCell`.
+        initial_state: `[h, c]` (`[h]` for the gru and simple backbones;
+            the memory and block buffers start empty), or the full list of
+            `NRNMCell` states, e.g. those returned with
+            `return_state="full"` (the sequence then continues where they
+            left it: memory, block buffers and window phase included).
 
     Returns:
         `(batch, units)`, or `(batch, timesteps, units)` with
         `return_sequences=True`; with `return_state=True`, the list
-        `[output, h, c]` (`[output, h]` for the gru and simple backbones).
+        `[output, h, c]` (`[output, h]` for the gru and simple backbones);
+        with `return_state="full"`, `[output, *states]` (all cell states).
 
     Examples:
         >>> import numpy as np
@@ -115,6 +124,11 @@ class NRNM(keras.layers.RNN):
         >>> seq, h, c = NRNM(16, return_sequences=True, return_state=True)(x)
         >>> tuple(seq.shape), tuple(h.shape), tuple(c.shape)
         ((4, 12, 16), (4, 16), (4, 16))
+        >>> chunked = NRNM(16, return_sequences=True, return_state="full")
+        >>> first, *states = chunked(x[:, :5])
+        >>> second, *states = chunked(x[:, 5:], initial_state=states)
+        >>> len(states), tuple(second.shape)
+        (6, (4, 7, 16))
     """
 
     def __init__(
@@ -160,6 +174,13 @@ class NRNM(keras.layers.RNN):
     ):
         cell_kwargs = {name: value for name, value in locals().items()
                        if name in CELL_ARGS}
+        return_state = validation.return_state(return_state)
+        return_sequences, go_backwards, stateful, unroll, zero_output_for_mask = (
+            validation.boolean(name, value) for name, value in (
+                ("return_sequences", return_sequences),
+                ("go_backwards", go_backwards), ("stateful", stateful),
+                ("unroll", unroll),
+                ("zero_output_for_mask", zero_output_for_mask)))
         cell = NRNMCell(
             units,
             **cell_kwargs,
@@ -188,7 +209,7 @@ class NRNM(keras.layers.RNN):
         full = len(self.cell.state_size)
         if len(initial_state) == full:
             return initial_state
-        given = self._returned_states
+        given = self._backbone_states
         if len(initial_state) != given:
             names = "[h, c]" if given == 2 else "[h]"
             raise ValueError(
@@ -201,6 +222,10 @@ class NRNM(keras.layers.RNN):
 
     def build(self, sequences_shape, initial_state_shape=None):
         super().build(sequences_shape, initial_state_shape)
+        if self.stateful:
+            # Without this, PyTorch under mixed precision never carries the
+            # state (see `_keras_internals.keep_state_variables_uncast`).
+            _keras_internals.keep_state_variables_uncast(self.states)
         # From now on a call with another feature size fails at the door,
         # with Keras's message naming the layer, the expected and the
         # received shapes, instead of a shape error deep in a matmul.
@@ -230,6 +255,7 @@ class NRNM(keras.layers.RNN):
                 "(cast integer token ids with an Embedding layer first). "
                 f"Received inputs of dtype {dtype}."
             )
+        sequences, mask = checked_mask(sequences, mask, self.name)
         initial_state = self._complete_initial_state(
             initial_state, ops.shape(sequences)[0]
         )
@@ -240,10 +266,28 @@ class NRNM(keras.layers.RNN):
             return list(result[: 1 + self._returned_states])
         return result
 
+    def compute_output_spec(self, sequences, initial_state=None, mask=None,
+                            training=False):
+        # Symbolic calls (building a functional model) check the mask too.
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        validation.sequence_mask(mask, sequences, self.name)
+        return super().compute_output_spec(
+            sequences, initial_state=initial_state, mask=mask,
+            training=training)
+
     @property
-    def _returned_states(self):
+    def _backbone_states(self):
         """`h, c` for the LSTM backbone, `h` for the others."""
         return 2 if self.cell.backbone == "lstm" else 1
+
+    @property
+    def _returned_states(self):
+        """How many states `return_state` returns: the backbone's, or all
+        of the cell's with `return_state="full"`."""
+        if self.return_state == "full":
+            return len(self.cell.state_size)
+        return self._backbone_states
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         shapes = super().compute_output_shape(sequences_shape)
@@ -270,6 +314,29 @@ class NRNM(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**with_legacy_defaults(config))
+
+
+def checked_mask(sequences, mask, layer_name):
+    """`(sequences, mask)` with the mask checked against the inputs
+    (`validation.sequence_mask`) and made boolean, and the inputs zeroed at
+    its skipped steps.
+
+    The skipped steps never reach the outputs (every update is selected by
+    `where`), but in the backward pass a NaN or inf there, multiplied by its
+    zero gradient, would still make the weights' gradients NaN. Selecting
+    zeros before any product keeps the gradients finite (the gradient of
+    `where` with respect to the discarded branch is an exact zero)."""
+    if isinstance(mask, (list, tuple)):  # one mask per input
+        mask = mask[0]
+    if mask is None:
+        return sequences, None
+    if not hasattr(mask, "shape"):
+        mask = ops.convert_to_tensor(mask)
+    validation.sequence_mask(mask, sequences, layer_name)
+    mask = ops.cast(mask, "bool")
+    sequences = ops.where(mask[..., None], sequences,
+                          ops.zeros_like(sequences))
+    return sequences, mask
 
 
 def _cell_property(name):

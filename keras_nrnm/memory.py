@@ -274,9 +274,11 @@ class NonLocalMemory(keras.layers.Layer):
         self.strides = validation.strides(strides, self.block_size)
         self.num_heads = validation.positive_int("num_heads", num_heads)
         validation.divides("num_heads", self.num_heads, "units", self.units)
-        self.attention = bool(attention)
-        self.backward_states = bool(backward_states)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.attention = validation.boolean("attention", attention)
+        self.backward_states = validation.boolean("backward_states",
+                                                  backward_states)
+        self.unit_forget_bias = validation.boolean("unit_forget_bias",
+                                                   unit_forget_bias)
         self.gate_layout = validation.one_of("gates", gates, GATE_LAYOUTS)
         self.layer_norm_epsilon = validation.positive_float(
             "layer_norm_epsilon", layer_norm_epsilon)

@@ -3,6 +3,9 @@ value received and what is allowed."""
 
 import numbers
 
+import keras
+import numpy as np
+
 
 def positive_int(name, value, maximum=None):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -61,6 +64,13 @@ def divides(divisor_name, divisor, name, value):
 
 
 def one_of(name, value, allowed):
+    # A list or dict is unhashable: `value in allowed` would fail with a
+    # TypeError that names no argument.
+    if not isinstance(value, str):
+        raise TypeError(
+            f"Argument `{name}` must be one of {sorted(allowed)}. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
     if value not in allowed:
         raise ValueError(
             f"Argument `{name}` must be one of {sorted(allowed)}. "
@@ -93,3 +103,70 @@ def strides(value, block_size):
             f"Received: strides={value}, block_size={block_size}"
         )
     return value
+
+
+def boolean(name, value):
+    """A Python or numpy boolean (a string such as `"False"` would otherwise
+    be read as `True`)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"Argument `{name}` must be a boolean. "
+            f"Received: {name}={value!r} (of type {type(value).__name__})"
+        )
+    return bool(value)
+
+
+def return_state(value):
+    """`False`, `True` (`[output, h, c]`) or `"full"` (every cell state)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) and value == "full":
+        return value
+    raise ValueError(
+        "Argument `return_state` must be True, False or \"full\". "
+        f"Received: return_state={value!r}"
+    )
+
+
+def keras_object(name, get, value):
+    """`get(value)` (`keras.activations.get`, `keras.initializers.get`, ...)
+    with an error that names the argument."""
+    try:
+        return get(value)
+    except (ValueError, TypeError) as error:
+        raise type(error)(
+            f"Argument `{name}` could not be interpreted: {error} "
+            f"Received: {name}={value!r}"
+        ) from error
+
+
+def sequence_mask(mask, sequences, layer_name):
+    """Checks that `mask` is `(batch, timesteps)` like `sequences`.
+
+    Every axis known at trace time is compared (the rank always is): a
+    `(batch, 1)` or `(1, timesteps)` mask would otherwise broadcast into a
+    silently wrong result. On TensorFlow, axes unknown at trace time are
+    also checked when the graph runs (except under XLA, which drops
+    assertions; in `fit` and `predict` the data adapter gives every input
+    the same batch size, and JAX and PyTorch always know every axis)."""
+    if mask is None:
+        return
+    sequences_shape = tuple(sequences.shape)
+    mask_shape = tuple(mask.shape)
+    expected = sequences_shape[:2]
+    message = (
+        f"Layer '{layer_name}': argument `mask` must have shape "
+        f"(batch, timesteps) = {expected}, the first two axes of the inputs "
+        f"{sequences_shape}. Received: mask.shape={mask_shape}"
+    )
+    if len(mask_shape) != 2 or any(
+            m is not None and e is not None and m != e
+            for m, e in zip(mask_shape, expected)):
+        raise ValueError(message)
+    if (None in mask_shape + expected
+            and keras.backend.backend() == "tensorflow"
+            and not isinstance(mask, keras.KerasTensor)):
+        import tensorflow as tf
+
+        tf.debugging.assert_equal(tf.shape(mask), tf.shape(sequences)[:2],
+                                  message=message)

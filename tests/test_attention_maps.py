@@ -170,8 +170,8 @@ def test_maps_of_a_layer_deep_in_a_model_from_the_model_inputs():
     assert_same_maps(attention_maps(layer=layer, inputs=below(x)), expected)
     # The layer's own inputs are checked: the model's would fail deep in
     # a matrix product.
-    with pytest.raises(ValueError, match="`inputs` has 3 features, but "
-                       "layer 'memory' takes 6.*attention_maps\\(model"):
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to "
+                       "have value 6.*layer 'memory'.*attention_maps\\(model"):
         attention_maps(layer, x)
     with pytest.raises(ValueError, match="no NRNM layer named 'nrnm'.*"
                        "\\['memory', 'second'\\]"):

@@ -53,3 +53,25 @@ def test_rnn_loop_time_major():
     np.testing.assert_allclose(ops.convert_to_numpy(outputs)[:, :, 0],
                                [[0, 2], [4, 8], [12, 18]])
     np.testing.assert_allclose(ops.convert_to_numpy(last)[:, 0], [12, 18])
+
+
+def test_state_variables_without_autocast_keep_assignments():
+    # keep_state_variables_uncast relies on `Variable._autocast`: inside an
+    # autocast scope an assignment must reach the float32 variable itself.
+    from keras.src.backend.common.variables import AutocastScope
+
+    variable = keras.Variable(np.zeros((2, 3), "float32"), trainable=False)
+    assert hasattr(variable, "_autocast"), "keras.Variable._autocast is gone"
+    _keras_internals.keep_state_variables_uncast([variable])
+    with AutocastScope("float16"):
+        assert keras.backend.standardize_dtype(variable.value.dtype) == "float32"
+        variable.assign(np.ones((2, 3), "float16"))
+    np.testing.assert_array_equal(ops.convert_to_numpy(variable), 1.0)
+
+
+def test_check_input_spec_gives_keras_message():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to "
+                       "have value 3"):
+        _keras_internals.check_input_spec(layer, np.ones((1, 4), "float32"))

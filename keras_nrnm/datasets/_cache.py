@@ -23,6 +23,7 @@ import tarfile
 import tempfile
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -269,6 +270,32 @@ def unpack_strings(data, offsets):
     raw = data.tobytes()
     return [raw[offsets[i]:offsets[i + 1]].decode("utf-8")
             for i in range(len(offsets) - 1)]
+
+
+def load_npy_file(path, expected):
+    """`np.load` of a `.npy` (or `.npy.gz`) file holding one numeric array,
+    with every failure a `ValueError` that names the file and says what was
+    `expected`: truncated, empty or corrupt files, pickled (object) arrays,
+    `.npz` archives, a header asking for more memory than there is, and
+    arrays of strings."""
+    try:
+        with open_maybe_gzip(path) as f:
+            data = np.load(f, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zlib.error, MemoryError) as e:
+        raise ValueError(
+            f"{path}: cannot read a numpy array ({type(e).__name__}: {e}); "
+            f"expected {expected}."
+        ) from e
+    if isinstance(data, np.lib.npyio.NpzFile):
+        data.close()
+        raise ValueError(
+            f"{path}: is an .npz archive; expected {expected}.")
+    if not (np.issubdtype(data.dtype, np.number)
+            or np.issubdtype(data.dtype, np.bool_)):
+        raise ValueError(
+            f"{path}: array of dtype {data.dtype}, not numbers; "
+            f"expected {expected}.")
+    return data
 
 
 def open_maybe_gzip(path):

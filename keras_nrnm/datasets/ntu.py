@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from keras_nrnm import validation
 from keras_nrnm.datasets._sequence import check_sampling
 from keras_nrnm.datasets._sequence import fit_length
 
@@ -70,8 +71,8 @@ def read_ntu_skeleton(path, max_bodies=NUM_BODIES):
 
     Args:
         path: path of the `.skeleton` file.
-        max_bodies: number of body slots; bodies beyond it in a frame are
-            dropped (the first `max_bodies` listed are kept).
+        max_bodies: positive number of body slots; bodies beyond it in a
+            frame are dropped (the first `max_bodies` listed are kept).
 
     Returns:
         float32 array of shape `(frames, max_bodies, 25, 3)`, zeros where a
@@ -80,14 +81,17 @@ def read_ntu_skeleton(path, max_bodies=NUM_BODIES):
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: the file is truncated or malformed (wrong joint count,
-            wrong number of values on a line); the message names the file
-            and the line number.
+            wrong number of values on a line, a frame or body count larger
+            than the file can hold); the message names the file and the
+            line number. A `max_bodies` that is not a positive integer.
+        TypeError: `max_bodies` is not an integer.
 
     Examples:
         >>> skel = read_ntu_skeleton("S001C001P001R001A001.skeleton")  # doctest: +SKIP
         >>> skel.shape  # doctest: +SKIP
         (103, 2, 25, 3)
     """
+    max_bodies = validation.positive_int("max_bodies", max_bodies)
     path = os.fspath(path)
     with open(path, "r", encoding="ascii", errors="replace") as f:
         lines = f.read().splitlines()
@@ -95,6 +99,13 @@ def read_ntu_skeleton(path, max_bodies=NUM_BODIES):
     num_frames = cur.int("the frame count")
     if num_frames < 0:
         raise cur.error(f"negative frame count {num_frames}.")
+    # Counts are checked against the lines left before anything is
+    # allocated: a corrupt header must not ask for terabytes.
+    if num_frames > len(lines) - cur.pos:
+        raise cur.error(
+            f"the header claims {num_frames} frames, but only "
+            f"{len(lines) - cur.pos} lines follow (each frame needs at least "
+            "one); truncated or corrupt file.")
     out = np.zeros((num_frames, max_bodies, NUM_JOINTS, 3), np.float32)
     for t in range(num_frames):
         num_bodies = cur.int(f"the body count of frame {t + 1}")

@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from keras_nrnm.datasets._cache import open_maybe_gzip
+from keras_nrnm.datasets._cache import load_npy_file
 
 NUM_CHANNELS = 57
 SEQUENCE_LENGTH = 700
@@ -61,8 +61,9 @@ def load_protein_file(path, sequence_length=SEQUENCE_LENGTH):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: unreadable file or wrong shape (message names the file
-            and the expected shape).
+        ValueError: unreadable, truncated or empty file, an array that is
+            not numeric, or wrong shape (message names the file and the
+            expected shape).
 
     Examples:
         >>> x, y, mask = load_protein_file("cb513+profile_split1.npy.gz")  # doctest: +SKIP
@@ -72,16 +73,8 @@ def load_protein_file(path, sequence_length=SEQUENCE_LENGTH):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file (expected a CB6133/CB513 .npy or .npy.gz).")
-    try:
-        with open_maybe_gzip(path) as f:
-            data = np.load(f, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise ValueError(
-            f"{path}: cannot read a numpy array ({e}); expected a .npy or "
-            ".npy.gz file of shape (N, 700*57) or (N, 700, 57)."
-        ) from e
-    if isinstance(data, np.lib.npyio.NpzFile):  # pragma: no cover - .npz given
-        raise ValueError(f"{path}: is an .npz archive; expected a single .npy array.")
+    data = load_npy_file(
+        path, "a .npy or .npy.gz file of shape (N, 700*57) or (N, 700, 57)")
     expected = ("(N, L*57) or (N, L, 57)" if sequence_length is None else
                 f"(N, {sequence_length * NUM_CHANNELS}) or (N, {sequence_length}, {NUM_CHANNELS})")
     if data.ndim == 2 and data.shape[1] % NUM_CHANNELS == 0 and data.shape[1] > 0:

@@ -7,11 +7,14 @@ with your own backbone (or use a published dump) and write this layout.
 """
 
 import csv
+import io
 import os
 import re
 
 import numpy as np
 
+from keras_nrnm import validation
+from keras_nrnm.datasets._cache import load_npy_file
 from keras_nrnm.datasets._sequence import check_sampling
 from keras_nrnm.datasets._sequence import fit_length
 
@@ -56,7 +59,9 @@ def read_video_labels(labels_file, num_classes=None):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a bad row (message names the file and line number).
+        ValueError: a bad row, or a file that is not UTF-8 text (e.g. saved
+            as Latin-1: re-save it as UTF-8); the message names the file and
+            the line number.
 
     Examples:
         >>> read_video_labels("labels.csv")  # "v1,c001;c003" and "v2,2 0"  # doctest: +SKIP
@@ -67,7 +72,19 @@ def read_video_labels(labels_file, num_classes=None):
         raise FileNotFoundError(
             f"{labels_file}: no such labels file (expected a CSV `id,classes`).")
     ids, classes = [], []
-    with open(labels_file, "r", encoding="utf-8-sig", newline="") as f:
+    with open(labels_file, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        # Not guessed as Latin-1: video ids must match the feature files'
+        # names exactly, and a wrong guess would silently change them.
+        line_no = raw.count(b"\n", 0, e.start) + 1
+        raise ValueError(
+            f"{labels_file}, line {line_no}: not UTF-8 text (byte "
+            f"{raw[e.start]:#04x}); save the labels file as UTF-8."
+        ) from None
+    with io.StringIO(text, newline="") as f:
         reader = csv.reader(f)
         id_col, cls_col, charades = 0, 1, False
         first = True
@@ -132,7 +149,9 @@ def load_video_features(features_dir, labels_file, num_classes, length=64,
     Raises:
         FileNotFoundError: a missing labels or feature file (named).
         ValueError: a bad labels row (file and line named), a feature file
-            that is not a 2D array or has a different feature size (named).
+            that is unreadable, not numeric, not a 2D array or has a
+            different feature size (named); `num_classes` not a positive
+            integer.
 
     Examples:
         >>> x, y, ids = load_video_features("charades_i3d/", "Charades_v1_train.csv",  # doctest: +SKIP
@@ -141,6 +160,7 @@ def load_video_features(features_dir, labels_file, num_classes, length=64,
         (7985, 157)
     """
     check_sampling(sampling)
+    num_classes = validation.positive_int("num_classes", num_classes)
     features_dir = os.fspath(features_dir)
     if not os.path.isdir(features_dir):
         raise FileNotFoundError(
@@ -154,10 +174,7 @@ def load_video_features(features_dir, labels_file, num_classes, length=64,
             if skip_missing:
                 continue
             raise FileNotFoundError(f"{path}: feature file of video {vid!r} not found.")
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise ValueError(f"{path}: cannot read a .npy array ({e}).") from e
+        arr = load_npy_file(path, "a .npy array (frames, features)")
         if arr.ndim != 2:
             raise ValueError(f"{path}: array of shape {arr.shape}; expected (frames, features).")
         if feat_dim is None:
