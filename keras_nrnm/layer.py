@@ -111,9 +111,10 @@ class NRNM(keras.layers.RNN):
 
     Returns:
         `(batch, units)`, or `(batch, timesteps, units)` with
-        `return_sequences=True`; with `return_state=True`, the list
-        `[output, h, c]` (`[output, h]` for the gru and simple backbones);
-        with `return_state="full"`, `[output, *states]` (all cell states).
+        `return_sequences=True`; with `return_state=True`, the tuple
+        `(output, h, c)` as `keras.layers.LSTM` returns it (`(output, h)`
+        for the gru and simple backbones); with `return_state="full"`,
+        `(output, *states)` (all cell states).
 
     Examples:
         >>> import numpy as np
@@ -263,7 +264,7 @@ class NRNM(keras.layers.RNN):
             sequences, initial_state=initial_state, mask=mask, training=training
         )
         if self.return_state:
-            return list(result[: 1 + self._returned_states])
+            return tuple(result[: 1 + self._returned_states])  # as LSTM
         return result
 
     def compute_output_spec(self, sequences, initial_state=None, mask=None,

@@ -30,7 +30,7 @@ class NRNMHarnessTest(testing.TestCase):
             init_kwargs=dict(units=8, num_heads=2, return_sequences=True,
                              return_state=True, zoneout=0.1, dropout=0.1),
             input_shape=(2, 6, 3),
-            expected_output_shape=[(2, 6, 8), (2, 8), (2, 8)],
+            expected_output_shape=((2, 6, 8), (2, 8), (2, 8)),  # as LSTM
             supports_masking=True,
             run_training_check=False,
         )
