@@ -186,6 +186,9 @@ def _layer_input(model, layer, inputs):
 
 
 def _layer_maps(layer, inputs):
+    if ops.is_tensor(inputs):
+        # Detached from any autograd graph (PyTorch records the model's run).
+        inputs = ops.convert_to_numpy(inputs)
     x = ops.convert_to_tensor(np.asarray(inputs, dtype="float32"))
     if len(x.shape) != 3:
         raise ValueError(
