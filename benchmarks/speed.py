@@ -24,7 +24,12 @@ peak resident set size (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) of a
 fresh subprocess per model that builds the model, runs the warm-up and a few
 training and inference steps; the table shows the peak minus the process's
 resident size just before the model was built (the framework's own memory
-left out), and the ratio of those increments.
+left out), and the ratio of those increments. On a GPU (`--device gpu`, or
+`auto` where the backend finds one) memory is the GPU's peak allocation in
+that subprocess, and `keras.layers.LSTM` runs its cuDNN kernel (TensorFlow,
+PyTorch) with its default arguments:
+
+    python benchmarks/speed.py --device gpu --batch 64 --length 100
 """
 
 import argparse
@@ -65,6 +70,12 @@ def parse_args(argv=None):
                         help="passed to model.compile (default: Keras's)")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the memory subprocesses")
+    parser.add_argument("--device", default="auto",
+                        choices=["auto", "cpu", "gpu"],
+                        help="cpu hides every GPU from the backend; gpu "
+                             "fails unless the backend sees one (memory is "
+                             "then the GPU's peak); auto: the backend's "
+                             "own choice (default)")
     parser.add_argument("--child", choices=["time", "memory"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)
@@ -116,7 +127,45 @@ def data(args, steps):
     return x, y
 
 
+def device_in_use(args):
+    """`"gpu"` or `"cpu"`: where the backend puts the models. With
+    `--device gpu` and no GPU visible, a clear exit instead of CPU figures
+    under a GPU heading."""
+    backend = args.backend
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        found = bool(tf.config.list_physical_devices("GPU"))
+    elif backend == "jax":
+        import jax
+
+        found = jax.devices()[0].platform == "gpu"
+    else:
+        import torch
+
+        found = torch.cuda.is_available()
+    if args.device == "gpu" and not found:
+        raise SystemExit(f"--device gpu: {backend} sees no GPU")
+    return "gpu" if found else "cpu"
+
+
+def device_peak_bytes(backend):
+    """Peak GPU memory of this process so far (the backend's allocator)."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"]
+    if backend == "jax":
+        import jax
+
+        return jax.devices()[0].memory_stats()["peak_bytes_in_use"]
+    import torch
+
+    return torch.cuda.max_memory_allocated()
+
+
 def child_time(args, steps):
+    device = device_in_use(args)
     models = {name: build_model(name, args, steps) for name in args.models}
     x, y = data(args, steps)
     calls = {}
@@ -141,6 +190,7 @@ def child_time(args, steps):
                           for (n, k), v in samples.items()}
     result["first_call_s"] = {f"{n}/{k}": v for (n, k), v in compile_s.items()}
     result["jit_compile"] = {n: str(m.jit_compile) for n, m in models.items()}
+    result["device"] = device
     return result
 
 
@@ -154,6 +204,8 @@ def child_memory(args, steps):
         model.train_on_batch(x, y)
         model.predict_on_batch(x)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    if device_in_use(args) == "gpu":  # the GPU's memory, not the host's
+        return {"base_kib": 0, "peak_kib": device_peak_bytes(args.backend) / 1024}
     return {"base_kib": base, "peak_kib": peak}
 
 
@@ -162,7 +214,7 @@ def run_child(args, mode, steps, model=None):
                "--length", str(steps)]
     for option in ("batch", "features", "classes", "units", "layers",
                    "block_size", "stride", "window", "heads", "repeats",
-                   "warmup", "jit_compile"):
+                   "warmup", "jit_compile", "device"):
         command += ["--" + option.replace("_", "-"),
                     str(getattr(args, option))]
     command += ["--models", *args.models]
@@ -170,9 +222,13 @@ def run_child(args, mode, steps, model=None):
         command += ["--model", model]
     env = dict(os.environ, KERAS_BACKEND=args.backend,
                TF_CPP_MIN_LOG_LEVEL="3")
-    output = subprocess.run(command, env=env, check=True,
-                            capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    if args.device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # every backend then runs on the CPU
+    child = subprocess.run(command, env=env, capture_output=True, text=True)
+    if child.returncode:
+        lines = child.stderr.strip().splitlines() or ["(no message)"]
+        raise SystemExit(f"benchmark subprocess failed: {lines[-1]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 # Parent side: the table ----------------------------------------------------
@@ -210,6 +266,7 @@ def main(argv=None):
                 memory[name] = (result["peak_kib"] - result["base_kib"]) / 1024
         by_length[steps] = timing
         jit_used = timing["jit_compile"]
+        device_used = timing["device"]
         median = timing["median_s"]
         for name in args.models:
             train = median[f"{name}/train"]
@@ -241,6 +298,8 @@ def main(argv=None):
               + " |")
         if i == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print(f"device: {device_used}" + (" (peak MiB: the GPU's peak allocation)"
+                                      if device_used == "gpu" else ""))
     print("jit_compile as resolved by Keras: " + ", ".join(
         f"{name}={value}" for name, value in jit_used.items()))
     if len(lengths) > 1:
