@@ -3,9 +3,11 @@ models as trained and with the memory term switched off.
 
     python benchmarks/memory_off.py runs/study/protein_structure-nrnm-*/
     python benchmarks/memory_off.py runs/study/sentiment_analysis-nrnm-*/
+    python benchmarks/memory_off.py runs/study/ucr_*-nrnm-*/
 
-For each run folder of `examples/protein_structure.py` or
-`examples/sentiment_analysis.py` (`--model nrnm`), it loads `model.keras`,
+For each run folder of `examples/protein_structure.py`,
+`examples/sentiment_analysis.py` or `examples/time_series_classification.py`
+(`--model nrnm`), it loads `model.keras`,
 scores it on the example's test split and on the run's training part (the
 split of its seed, validation held out), then sets the memory projection of
 Eq. 10 (`memory_projection`, the map that adds the memory term to `c_t`) to
@@ -57,8 +59,22 @@ def sentiment_scores(model, args, seed):
     return lambda: (accuracy(x, y), accuracy(x_test, y_test))
 
 
+def time_series_scores(model, args, seed):
+    import time_series_classification as example
+
+    (x, y), (x_test, y_test), _, _ = example.load_data(args)
+    (x, y), _ = _common.split_validation(0.1, seed, x, y)
+
+    def accuracy(inputs, labels):
+        predicted = model.predict(inputs, verbose=0).argmax(-1)
+        return float((predicted == labels).mean())
+
+    return lambda: (accuracy(x, y), accuracy(x_test, y_test))
+
+
 SCORERS = {"protein_structure": protein_scores,
-           "sentiment_analysis": sentiment_scores}
+           "sentiment_analysis": sentiment_scores,
+           "time_series_classification": time_series_scores}
 
 
 def memory_cells(model):
@@ -90,7 +106,7 @@ def main(argv=None):
         module = __import__(example)
         example_args = module.parse_args(["--model", "nrnm"])
         for name in ("classes", "sequence_length", "keep", "max_tokens",
-                     "data_dir", "quick"):
+                     "data_dir", "quick", "dataset"):
             if name in run_args:
                 setattr(example_args, name, run_args[name])
         model = keras.saving.load_model(os.path.join(folder, "model.keras"))
