@@ -211,37 +211,27 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         self.recurrent_dropout = validation.rate(
             "recurrent_dropout", recurrent_dropout
         )
-        self.activation = validation.keras_object(
-            "activation", keras.activations.get, activation)
-        self.recurrent_activation = validation.keras_object(
-            "recurrent_activation", keras.activations.get, recurrent_activation)
+        # Keras's own readers, each error naming the argument.
+        readers = {
+            "activation": keras.activations.get,
+            "recurrent_activation": keras.activations.get,
+            "kernel_initializer": keras.initializers.get,
+            "recurrent_initializer": keras.initializers.get,
+            "bias_initializer": keras.initializers.get,
+            "memory_projection_initializer": keras.initializers.get,
+            "kernel_regularizer": keras.regularizers.get,
+            "recurrent_regularizer": keras.regularizers.get,
+            "bias_regularizer": keras.regularizers.get,
+            "kernel_constraint": keras.constraints.get,
+            "recurrent_constraint": keras.constraints.get,
+            "bias_constraint": keras.constraints.get,
+        }
+        given = locals()
+        for name, read in readers.items():
+            setattr(self, name, validation.keras_object(name, read, given[name]))
         self.use_bias = validation.boolean("use_bias", use_bias)
-        self.kernel_initializer = validation.keras_object(
-            "kernel_initializer", keras.initializers.get, kernel_initializer)
-        self.recurrent_initializer = validation.keras_object(
-            "recurrent_initializer", keras.initializers.get,
-            recurrent_initializer)
-        self.bias_initializer = validation.keras_object(
-            "bias_initializer", keras.initializers.get, bias_initializer)
-        self.memory_projection_initializer = validation.keras_object(
-            "memory_projection_initializer", keras.initializers.get,
-            memory_projection_initializer)
         self.unit_forget_bias = validation.boolean("unit_forget_bias",
                                                    unit_forget_bias)
-        self.kernel_regularizer = validation.keras_object(
-            "kernel_regularizer", keras.regularizers.get, kernel_regularizer)
-        self.recurrent_regularizer = validation.keras_object(
-            "recurrent_regularizer", keras.regularizers.get,
-            recurrent_regularizer)
-        self.bias_regularizer = validation.keras_object(
-            "bias_regularizer", keras.regularizers.get, bias_regularizer)
-        self.kernel_constraint = validation.keras_object(
-            "kernel_constraint", keras.constraints.get, kernel_constraint)
-        self.recurrent_constraint = validation.keras_object(
-            "recurrent_constraint", keras.constraints.get,
-            recurrent_constraint)
-        self.bias_constraint = validation.keras_object(
-            "bias_constraint", keras.constraints.get, bias_constraint)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 
