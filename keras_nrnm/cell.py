@@ -60,6 +60,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         attention: Boolean. `False` replaces the self-attention by
             concatenation and a linear map (the paper's "NRNM w/o SA"
             ablation, Fig. 7). Default: `True`.
+        attention_output_projection: Boolean. `True` maps the attention's
+            concatenated heads through an output projection `W^o` (as
+            `keras.layers.MultiHeadAttention` does); `False` is Eq. 5 as
+            written and as in the authors' code, `units^2 + units` fewer
+            weights per stride. Default: `True`.
         backbone: The recurrent backbone that reads the memory: `"lstm"`
             (the paper's instantiation), `"gru"` or `"simple"` (a vanilla
             RNN) (Fig. 7). Without a cell state, the memory term of Eq. 10
@@ -154,6 +159,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         window=4,
         num_heads=4,
         attention=True,
+        attention_output_projection=True,
         backbone="lstm",
         backward_states=False,
         memory_dropout=0.0,
@@ -192,6 +198,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         else:
             self.strides = validation.strides(strides, self.block_size)
         self.attention = validation.boolean("attention", attention)
+        self.attention_output_projection = validation.boolean(
+            "attention_output_projection", attention_output_projection)
         self.backbone = validation.one_of("backbone", backbone, BACKBONES)
         self.backward_states = validation.boolean("backward_states",
                                                   backward_states)
@@ -348,6 +356,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             strides=self.memory_strides,
             num_heads=self.num_heads,
             attention=self.attention,
+            attention_output_projection=self.attention_output_projection,
             backward_states=self.backward_states,
             unit_forget_bias=self.unit_forget_bias,
             gates=self.memory_gates,
@@ -580,6 +589,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "window": self.window,
             "num_heads": self.num_heads,
             "attention": self.attention,
+            "attention_output_projection": self.attention_output_projection,
             "backbone": self.backbone,
             "backward_states": self.backward_states,
             "memory_dropout": self.memory_dropout,
@@ -633,10 +643,12 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
 def with_legacy_defaults(config):
     """`config` with the values that configs saved before version 0.2 (which
-    lack these keys) were built with: tied Eq. 9 gates, and the memory
-    projection drawn by `kernel_initializer`."""
+    lack these keys) were built with: tied Eq. 9 gates, the memory
+    projection drawn by `kernel_initializer`, and the attention's output
+    projection."""
     legacy = {
         "memory_gates": "tied",
+        "attention_output_projection": True,
         "memory_projection_initializer": config.get(
             "kernel_initializer", "glorot_uniform"),
     }

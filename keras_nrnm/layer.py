@@ -40,6 +40,9 @@ class NRNM(keras.layers.RNN):
         window: The memory is updated every `window` steps. Default: 4.
         num_heads: Attention heads, must divide `units`. Default: 4.
         attention: `False` for the "NRNM w/o SA" ablation (Fig. 7).
+        attention_output_projection: `True` maps the attention's heads
+            through an output projection `W^o`; `False` is Eq. 5 as written
+            (and the authors' code). Default: `True`.
         backbone: `"lstm"` (default), `"gru"` or `"simple"` (Fig. 7).
         backward_states: `True` when the inputs end with a backward pass's
             hidden states for the memory (Eq. 18; see `BidirectionalNRNM`).
@@ -141,6 +144,7 @@ class NRNM(keras.layers.RNN):
         window=4,
         num_heads=4,
         attention=True,
+        attention_output_projection=True,
         backbone="lstm",
         backward_states=False,
         memory_dropout=0.0,

@@ -45,6 +45,10 @@ class NonLocalBlock(keras.layers.Layer):
         num_units: number of source units (`num_slots` + the block's inputs).
         num_heads: attention heads (dividing `units`).
         attention: `True` for self-attention, `False` for the ablation.
+        output_projection: `True` maps the concatenated heads through an
+            output projection `W^o` (Keras's `MultiHeadAttention`); `False`
+            uses the concatenated heads as they are, as Eq. 5 and the
+            authors' code do.
         layer_norm_epsilon: Epsilon of the two layer norms of Eq. 6.
         kernel_initializer: Initializer for the dense kernels.
         bias_initializer: Initializer for the dense biases.
@@ -63,7 +67,7 @@ class NonLocalBlock(keras.layers.Layer):
     """
 
     def __init__(self, units, num_slots, num_units, num_heads=4,
-                 attention=True, layer_norm_epsilon=1e-5,
+                 attention=True, output_projection=True, layer_norm_epsilon=1e-5,
                  kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None,
                  bias_regularizer=None, **kwargs):
@@ -76,6 +80,7 @@ class NonLocalBlock(keras.layers.Layer):
         self.num_heads = validation.positive_int("num_heads", num_heads)
         validation.divides("num_heads", self.num_heads, "units", self.units)
         self.use_attention = bool(attention)
+        self.output_projection = bool(output_projection)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -84,12 +89,18 @@ class NonLocalBlock(keras.layers.Layer):
     def build(self, hidden_units_shape=None, source_shape=None,
               unit_mask_shape=None):
         d, n = self.units, self.num_slots
-        if self.use_attention:
-            # Eq. 5: W^q, W^k, W^v (and the usual output projection).
+        if self.use_attention and self.output_projection:
+            # Eq. 5's W^q, W^k, W^v and an output projection W^o.
             self.attention = keras.layers.MultiHeadAttention(
                 num_heads=self.num_heads, key_dim=d // self.num_heads,
                 name="attention", **_dense_kwargs(self))
             self.attention.build((None, n, d), (None, self.num_units, d))
+        elif self.use_attention:
+            # Eq. 5 as written: W^q, W^k, W^v, the heads concatenated.
+            for name in ("query", "key", "value"):
+                dense = keras.layers.Dense(d, name=name, **_dense_kwargs(self))
+                dense.build((None, d))
+                setattr(self, f"{name}_dense", dense)
         else:
             # Fig. 7 "w/o SA": concatenation of the units + a linear map.
             self.mixing = keras.layers.Dense(n * d, name="mixing",
@@ -109,12 +120,19 @@ class NonLocalBlock(keras.layers.Layer):
         self.output_norm.build((None, n, d))
         self.built = True
 
+    def projections(self):
+        """Eq. 5's dense maps `(W^q, W^k, W^v, W^o)`, `W^o` `None` without
+        the output projection."""
+        if self.output_projection:
+            return attention_projections(self.attention)
+        return self.query_dense, self.key_dense, self.value_dense, None
+
     def attend(self, hidden_units, source, unit_mask):
         """Eq. 5: multi-head scaled dot-product attention from the slots to
         the source units; returns the attention's output and its weights
         `W_att` `(batch, heads, num_slots, num_units)` (Figs. 8, 10)."""
-        return multi_head_attention(self.attention, hidden_units, source,
-                                    unit_mask)
+        return multi_head_attention(self.projections(), self.num_heads,
+                                    hidden_units, source, unit_mask)
 
     def call(self, hidden_units, source, unit_mask):
         scores = None
@@ -136,29 +154,35 @@ class NonLocalBlock(keras.layers.Layer):
             units=self.units, num_slots=self.num_slots,
             num_units=self.num_units, num_heads=self.num_heads,
             attention=self.use_attention,
+            output_projection=self.output_projection,
             layer_norm_epsilon=self.layer_norm_epsilon,
             **_serialized_init_reg(self))
         return config
 
 
-def multi_head_attention(layer, queries, source, unit_mask=None):
-    """What `layer(queries, source, return_attention_scores=True)` computes
-    for a `keras.layers.MultiHeadAttention`, with `unit_mask` (boolean
-    `(batch, source units)`) as the attention mask: `(output, weights)`.
+def multi_head_attention(projections, num_heads, queries, source,
+                         unit_mask=None):
+    """Multi-head attention from `queries` to `source` with `unit_mask`
+    (boolean `(batch, source units)`) as the attention mask:
+    `(output, weights)`. `projections` are the dense maps
+    `(query, key, value, output)` (`output` may be `None`: the heads
+    concatenated). With a `keras.layers.MultiHeadAttention`'s maps
+    (`_keras_internals.attention_projections`) this is what
+    `layer(queries, source, return_attention_scores=True)` computes.
 
     The explicit-scores path (the fused one asks XLA's CPU backend for an
     f16 x f16 -> f32 product it lacks, JAX with mixed_float16), on the
     layer's weights, with 2-D and batched matrix products: on TensorFlow the
     layer's `EinsumDense` projections take 3.4x as long to differentiate.
     """
-    heads, head_dim = layer.num_heads, layer.key_dim
+    heads = num_heads
+    head_dim = queries.shape[-1] // heads
 
     def split_heads(x):  # (batch, units, d) -> (batch, heads, units, c)
         x = ops.reshape(x, (-1, x.shape[1], heads, head_dim))
         return ops.transpose(x, (0, 2, 1, 3))
 
-    query_dense, key_dense, value_dense, output_dense = (
-        attention_projections(layer))
+    query_dense, key_dense, value_dense, output_dense = projections
     keys = split_heads(_project(source, key_dense))
     values = split_heads(_project(source, value_dense))
     queries = split_heads(_project(queries, query_dense))
@@ -174,13 +198,16 @@ def multi_head_attention(layer, queries, source, unit_mask=None):
     attended = ops.matmul(weights, values)  # (batch, heads, queries, c)
     attended = ops.transpose(attended, (0, 2, 1, 3))
     attended = ops.reshape(attended, (-1, attended.shape[1], heads * head_dim))
+    if output_dense is None:
+        return attended, weights
     return _project(attended, output_dense), weights
 
 
-def _project(x, einsum_dense):
-    """An `EinsumDense` projection of `MultiHeadAttention` (to or from the
-    heads) as one 2-D product: `(batch, units, d) -> (batch, units, d)`."""
-    kernel, bias = einsum_dense.kernel, einsum_dense.bias
+def _project(x, dense):
+    """A `Dense` map, or an `EinsumDense` projection of `MultiHeadAttention`
+    (to or from the heads), as one 2-D product:
+    `(batch, units, d) -> (batch, units, d)`."""
+    kernel, bias = dense.kernel, dense.bias
     width = x.shape[-1]
     y = last_axis_product(x, ops.reshape(kernel, (width, -1)))
     if bias is not None:
@@ -231,6 +258,9 @@ class NonLocalMemory(keras.layers.Layer):
         num_heads: Positive integer dividing `units`, attention heads.
         attention: `False` replaces self-attention by concatenation and a
             linear map (the paper's "NRNM w/o SA").
+        attention_output_projection: `True` adds an output projection
+            `W^o` to the attention of Eq. 5 (Keras's `MultiHeadAttention`);
+            `False` is Eq. 5 as written (and the authors' code).
         backward_states: `True` when a backward pass's hidden states join
             the source units (Eq. 18): sampled at the same positions as the
             forward ones, after them.
@@ -264,7 +294,8 @@ class NonLocalMemory(keras.layers.Layer):
     """
 
     def __init__(self, units, block_size, strides=(4,), num_heads=4,
-                 attention=True, backward_states=False, unit_forget_bias=True,
+                 attention=True, attention_output_projection=True,
+                 backward_states=False, unit_forget_bias=True,
                  gates="separate", layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
@@ -275,6 +306,8 @@ class NonLocalMemory(keras.layers.Layer):
         self.num_heads = validation.positive_int("num_heads", num_heads)
         validation.divides("num_heads", self.num_heads, "units", self.units)
         self.attention = validation.boolean("attention", attention)
+        self.attention_output_projection = validation.boolean(
+            "attention_output_projection", attention_output_projection)
         self.backward_states = validation.boolean("backward_states",
                                                   backward_states)
         self.unit_forget_bias = validation.boolean("unit_forget_bias",
@@ -307,6 +340,7 @@ class NonLocalMemory(keras.layers.Layer):
                 d, n, hidden_units + len(self.input_positions(s)),
                 self.num_heads,
                 attention=self.attention,
+                output_projection=self.attention_output_projection,
                 layer_norm_epsilon=self.layer_norm_epsilon,
                 name="non_local" if len(self.strides) == 1 else f"non_local_s{s}",
                 **_dense_kwargs(self))
@@ -383,7 +417,9 @@ class NonLocalMemory(keras.layers.Layer):
         if len(embeddings) == 1:
             return embeddings[0]
         tokens = ops.concatenate(embeddings, axis=1)  # (batch, N*l, d)
-        fused, _ = multi_head_attention(self.fusion_attention, tokens, tokens)
+        fused, _ = multi_head_attention(
+            attention_projections(self.fusion_attention), self.num_heads,
+            tokens, tokens)
         n, d, scales = self.num_slots, self.units, len(embeddings)
         per_slot = ops.reshape(fused, (-1, scales, n, d))
         per_slot = ops.reshape(ops.transpose(per_slot, (0, 2, 1, 3)),
@@ -438,7 +474,9 @@ class NonLocalMemory(keras.layers.Layer):
         config.update(
             units=self.units, block_size=self.block_size,
             strides=list(self.strides), num_heads=self.num_heads,
-            attention=self.attention, backward_states=self.backward_states,
+            attention=self.attention,
+            attention_output_projection=self.attention_output_projection,
+            backward_states=self.backward_states,
             unit_forget_bias=self.unit_forget_bias, gates=self.gate_layout,
             layer_norm_epsilon=self.layer_norm_epsilon,
             **_serialized_init_reg(self))

@@ -42,6 +42,8 @@ class Reach:
         units: Layer width `d`, or `None`.
         input_dim: Input features `D`, or `None`.
         memory_gates: `"separate"` or `"tied"` (Eq. 9 layout).
+        attention_output_projection: Whether the attention has an output
+            projection `W^o`.
         params: Weights of one `NRNM` layer (biases included).
         lstm_params: Weights of a `keras.layers.LSTM` of the same width.
         multiply_adds: Multiply-adds per step and sample of the NRNM layer,
@@ -62,6 +64,7 @@ class Reach:
     units: int = None
     input_dim: int = None
     memory_gates: str = "separate"
+    attention_output_projection: bool = True
     params: int = None
     lstm_params: int = None
     multiply_adds: float = None
@@ -124,7 +127,8 @@ class Reach:
 
 
 def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
-          steps=None, units=None, input_dim=None, memory_gates="separate"):
+          steps=None, units=None, input_dim=None, memory_gates="separate",
+          attention_output_projection=True):
     """How far back NRNM's memory sees, and what it costs over an LSTM.
 
     The arguments are those of `keras_nrnm.NRNM` (same defaults), plus the
@@ -147,6 +151,7 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
         input_dim: Optional input features `D`, for the costs.
         memory_gates: `"separate"` or `"tied"` (as `NRNM`). Default:
             `"separate"`.
+        attention_output_projection: As `NRNM`. Default: `True`.
 
     Returns:
         A frozen `Reach`; `print` it for a summary.
@@ -170,6 +175,8 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
     window = validation.positive_int("window", window)
     num_heads = validation.positive_int("num_heads", num_heads)
     memory_gates = validation.one_of("memory_gates", memory_gates, GATE_LAYOUTS)
+    attention_output_projection = validation.boolean(
+        "attention_output_projection", attention_output_projection)
     if strides is None:
         stride = validation.positive_int("stride", stride)
         validation.divides("stride", stride, "block_size", block_size)
@@ -200,13 +207,15 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
         params, lstm_params = _count_params(
             units, input_dim, block_size=block_size, stride=scales[0],
             strides=None if strides is None else scales, window=window,
-            num_heads=num_heads, memory_gates=memory_gates)
+            num_heads=num_heads, memory_gates=memory_gates,
+            attention_output_projection=attention_output_projection)
         fields.update(
             units=units, input_dim=input_dim, params=params,
             lstm_params=lstm_params,
             multiply_adds=multiply_adds(
                 units, input_dim, block_size=block_size, strides=scales,
-                window=window, memory_gates=memory_gates),
+                window=window, memory_gates=memory_gates,
+                attention_output_projection=attention_output_projection),
             lstm_multiply_adds=lstm_multiply_adds(units, input_dim))
     return Reach(
         block_size=block_size, window=window, strides=scales,
@@ -214,7 +223,8 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
         # The last update's block, and the steps since (at most window - 1).
         lookback=block_size + window - 1,
         blocks_per_step=_blocks_per_step(block_size, window),
-        memory_gates=memory_gates, **fields)
+        memory_gates=memory_gates,
+        attention_output_projection=attention_output_projection, **fields)
 
 
 def _blocks_per_step(block_size, window):
@@ -246,7 +256,8 @@ def lstm_multiply_adds(units, input_dim):
 
 
 def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
-                  memory_gates="separate", per_part=False):
+                  memory_gates="separate", attention_output_projection=True,
+                  per_part=False):
     """Multiply-adds per step and sample of one NRNM layer (LSTM backbone).
 
     Matrix products only (activations, norms and additions are left out),
@@ -259,7 +270,8 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
     - memory contribution `P (g_m * v_m)`, every step: `n d^2`;
     - per window: memory-gate memory term `U_m v_m`: `(n d)^2`; per stride,
       attention queries `n d^2`, keys and values `2 (n + s n) d^2`, scores
-      and weighted values `2 n (n + s n) d`, output `n d^2`, and the FC of
+      and weighted values `2 n (n + s n) d`, output projection `n d^2`
+      (with `attention_output_projection`), and the FC of
       Eq. 6 `n d^2`; with several strides the fusion (Eq. 7): attention
       over the `N n` slots of the `N` strides, `4 N n d^2 + 2 (N n)^2 d`,
       and its dense map `N n d^2`; the memory gates (Eq. 9): unit mixing
@@ -273,6 +285,8 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
         strides: The memory's strides. Default: `(4,)`.
         window: Steps between memory updates. Default: 4.
         memory_gates: `"separate"` or `"tied"`. Default: `"separate"`.
+        attention_output_projection: Whether Eq. 5 has `W^o`. Default:
+            `True`.
         per_part: If `True`, return a dict of the parts above (per step)
             instead of their sum.
 
@@ -289,7 +303,9 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
     }
     for s in strides:
         sources = n + s * n  # the slots' hidden states and s n inputs
-        per_window["attention"] += (2 * n * d * d + 2 * sources * d * d
+        projections = 2 if attention_output_projection else 1  # W^q [, W^o]
+        per_window["attention"] += (projections * n * d * d
+                                    + 2 * sources * d * d
                                     + 2 * n * sources * d)
         per_window["FC and gates"] += n * d * d
     if len(strides) > 1:

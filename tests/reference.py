@@ -1,7 +1,7 @@
 """An independent NumPy implementation of NRNM's equations, for tests.
 
 It shares no arithmetic with `keras_nrnm` (it only reads the attention weights
-through `_keras_internals.attention_projections`): it walks the sequence sample by sample,
+through `NonLocalBlock.projections` and `_keras_internals.attention_projections`): it walks the sequence sample by sample,
 keeps every hidden state and input by absolute step number (no buffers), and
 rebuilds each memory block from the step numbers of Sec. 3.2. It reads the
 layer's weights and runs in float64.
@@ -26,12 +26,19 @@ def _f(v):
     return np.asarray(v, dtype="float64")
 
 
-def attention_weights(att):
-    q, k, v, o = attention_projections(att)
-    return {
-        "Wq": _f(q.kernel), "bq": _f(q.bias), "Wk": _f(k.kernel), "bk": _f(k.bias),
-        "Wv": _f(v.kernel), "bv": _f(v.bias), "Wo": _f(o.kernel), "bo": _f(o.bias),
-    }
+def attention_weights(projections, heads):
+    """Eq. 5's maps `(q, k, v, o)` as `(d, heads, c)` kernels and `(heads,
+    c)` biases (`W^o` as `(heads, c, d)`, `None` when there is none)."""
+    q, k, v, o = projections
+    d = _f(q.kernel).shape[0]
+    c = d // heads
+    w = {}
+    for name, dense in (("q", q), ("k", k), ("v", v)):
+        w["W" + name] = _f(dense.kernel).reshape(d, heads, c)
+        w["b" + name] = _f(dense.bias).reshape(heads, c)
+    w["Wo"] = None if o is None else _f(o.kernel).reshape(heads, c, d)
+    w["bo"] = None if o is None else _f(o.bias)
+    return w
 
 
 def block_weights(block):
@@ -44,7 +51,8 @@ def block_weights(block):
         "ln_eps": block.layer_norm_epsilon,
     }
     if block.use_attention:
-        w["attention"] = attention_weights(block.attention)
+        w["attention"] = attention_weights(block.projections(),
+                                           block.num_heads)
     else:
         w["W_mix"], w["b_mix"] = _f(block.mixing.kernel), _f(block.mixing.bias)
     return w
@@ -67,7 +75,8 @@ def cell_weights(cell):
     else:
         w["B_x"], w["B_m"] = _f(mem.gate_input_kernel), _f(mem.gate_memory_kernel)
     if len(mem.blocks) > 1:
-        w["fusion_attention"] = attention_weights(mem.fusion_attention)
+        w["fusion_attention"] = attention_weights(
+            attention_projections(mem.fusion_attention), mem.num_heads)
         w["W_fuse"], w["b_fuse"] = _f(mem.fusion.kernel), _f(mem.fusion.bias)
     d = cell.units
     if cell.use_bias:
@@ -91,6 +100,8 @@ def attention(w, queries, units, valid):
     weights = np.exp(logits - logits.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)  # W_att
     heads = weights @ v
+    if w["Wo"] is None:  # the heads concatenated, as Eq. 5 writes it
+        return heads.transpose(1, 0, 2).reshape(len(queries), -1), weights
     return np.einsum("hsk,hkd->sd", heads, w["Wo"]) + w["bo"], weights
 
 

@@ -85,6 +85,46 @@ def test_separate_gates_with_equal_maps_equal_tied_gates():
                                atol=1e-6)
 
 
+def test_without_output_projection_matches_reference():
+    # Eq. 5 as written: the heads concatenated, no W^o; multi-scale, so the
+    # fusion (Eq. 7, which keeps Keras's MultiHeadAttention) is covered too.
+    layer = NRNM(8, block_size=6, strides=(1, 3), window=2, num_heads=2,
+                 return_sequences=True, attention_output_projection=False)
+    x = random_inputs((2, 11, 3), seed=8)
+    layer(x)
+    randomize_weights(layer, seed=8)
+    assert not any("attention/output" in v.path for v in layer.weights)
+    np.testing.assert_allclose(
+        numpy_of(layer(x)), reference.nrnm_forward(layer.cell, x), atol=1e-5)
+
+
+def test_identity_output_projection_equals_none():
+    # W^o = I, b^o = 0 gives the layer without W^o: the two code paths of
+    # `multi_head_attention` agree.
+    x = random_inputs((2, 11, 3), seed=9)
+    plain = sequence_model(8, 4, 2, 2, attention_output_projection=False)
+    projected = sequence_model(8, 4, 2, 2)
+    plain(x), projected(x)
+    randomize_weights(projected, seed=9)
+    block = projected.cell.memory.blocks[0]
+    query, key, value, output = block.projections()
+    output.kernel.assign(np.eye(8).reshape(output.kernel.shape))
+    output.bias.assign(np.zeros(8))
+    plain_block = plain.cell.memory.blocks[0]
+    for source, target in zip((query, key, value), plain_block.projections()):
+        target.kernel.assign(ops.reshape(source.kernel, (8, 8)))
+        target.bias.assign(ops.reshape(source.bias, (8,)))
+    by_path = {v.path.split("/", 1)[1]: v for v in projected.weights}
+    for variable in plain.weights:
+        path = variable.path.split("/", 1)[1]
+        if path in by_path:
+            variable.assign(by_path[path])
+    assert (len(projected.weights) - len(plain.weights)) == 2
+    np.testing.assert_allclose(numpy_of(plain(x)), numpy_of(projected(x)),
+                               atol=1e-6)
+    assert np.abs(numpy_of(plain(x))).max() > 0.1
+
+
 def test_fresh_layer_is_exactly_its_lstm():
     # memory_projection starts at zeros: the memory adds nothing to c_t
     # until training moves the projection, so a new NRNM is an LSTM.
@@ -181,7 +221,7 @@ def test_attend_equals_multi_head_attention_call():
     assert np.abs(ops.convert_to_numpy(attended)).max() > 0.1
 
     # Without a mask (the fusion of scales, Eq. 7), queries from the source.
-    fused, _ = multi_head_attention(block.attention, source, source)
+    fused, _ = multi_head_attention(block.projections(), 4, source, source)
     np.testing.assert_allclose(ops.convert_to_numpy(fused),
                                ops.convert_to_numpy(block.attention(source, source)),
                                atol=1e-5)

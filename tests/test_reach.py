@@ -68,6 +68,23 @@ def test_weights_follow_the_guides_formulas(gates, maps):
     assert r.params == layer.count_params()
 
 
+@pytest.mark.parametrize("strides", [(4,), (1, 2, 4)])
+def test_output_projection_costs(strides):
+    # W^o: d^2 + d weights and n d^2 multiply-adds per stride and update.
+    d, D, n = 16, 6, 2
+    with_wo, without = (
+        reach(units=d, input_dim=D, strides=strides, num_heads=2,
+              attention_output_projection=flag) for flag in (True, False))
+    assert with_wo.params - without.params == len(strides) * (d * d + d)
+    assert (with_wo.multiply_adds - without.multiply_adds
+            == len(strides) * n * d * d / 4)
+    layer = NRNM(d, strides=strides, num_heads=2,
+                 attention_output_projection=False)
+    layer.build((None, None, D))
+    assert without.params == layer.count_params()
+    assert not without.attention_output_projection
+
+
 def test_multi_scale_weights_match_the_built_layer():
     r = reach(units=16, input_dim=3, block_size=10, strides=(1, 3, 5))
     layer = NRNM(16, block_size=10, strides=(1, 3, 5))

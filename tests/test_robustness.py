@@ -62,6 +62,8 @@ BAD_ARGUMENTS = [
     (dict(units=8, memory_gates={"tied"}), TypeError, "memory_gates={'tied'}"),
     (dict(units=8, attention="no"), TypeError,
      "Argument `attention` must be a boolean. Received: attention='no'"),
+    (dict(units=8, attention_output_projection=0), TypeError,
+     "attention_output_projection=0"),
     (dict(units=8, use_bias=None), TypeError, "use_bias=None"),
     (dict(units=8, unit_forget_bias="True"), TypeError, "unit_forget_bias='True'"),
     (dict(units=8, backward_states=[]), TypeError, "backward_states=[]"),

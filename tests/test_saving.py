@@ -39,6 +39,9 @@ MODELS = {
                                                        window=2, num_heads=2)],
     "multiscale": lambda: [NRNM(8, block_size=6, strides=(1, 2, 3), window=4,
                                 num_heads=2)],
+    "no_output_projection": lambda: [NRNM(
+        8, block_size=4, stride=2, window=2, num_heads=2,
+        attention_output_projection=False)],
 }
 
 
@@ -79,6 +82,7 @@ def test_saved_model_predicts_identically(name, tmp_path):
                           attention=False)),
     (NRNM, dict(units=8, block_size=10, strides=(1, 3, 5), num_heads=2)),
     (NRNM, dict(units=8, backbone="simple", num_heads=2)),
+    (NRNM, dict(units=8, num_heads=2, attention_output_projection=False)),
     (BidirectionalNRNM, dict(units=8, block_size=4, stride=2, num_heads=2,
                              zoneout=0.1, layer_norm_epsilon=0.5,
                              return_sequences=False)),

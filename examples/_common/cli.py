@@ -65,6 +65,11 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                        help="initializer of the NRNM memory projection "
                             "(Eq. 10); zeros starts the layer as its LSTM "
                             "(default: zeros)")
+    model.add_argument("--attention-output-projection", choices=("on", "off"),
+                       default="on",
+                       help="NRNM: an output projection W^o after the "
+                            "memory's attention heads (off: Eq. 5 as written "
+                            "and the authors' code; default: on)")
     model.add_argument("--layer-norm-epsilon", type=float,
                        default=layer_norm_epsilon,
                        help="epsilon of the NRNM memory's layer norms "
@@ -187,6 +192,7 @@ def memory_kwargs(args):
         block_size=args.block_size, stride=args.stride, window=args.window,
         num_heads=args.num_heads, zoneout=args.zoneout,
         memory_dropout=args.memory_dropout, memory_gates=args.memory_gates,
+        attention_output_projection=args.attention_output_projection == "on",
         memory_projection_initializer=args.memory_projection_initializer,
         layer_norm_epsilon=args.layer_norm_epsilon)
 
