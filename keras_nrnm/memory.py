@@ -175,17 +175,19 @@ def multi_head_attention(projections, num_heads, queries, source,
     layer's weights, with 2-D and batched matrix products: on TensorFlow the
     layer's `EinsumDense` projections take 3.4x as long to differentiate.
     """
-    heads = num_heads
-    head_dim = queries.shape[-1] // heads
+    query_dense, key_dense, value_dense, output_dense = projections
+    queries = _project(queries, query_dense)
+    # The heads' width from the projection itself (the queries' own width
+    # may differ from the attention's).
+    head_dim = queries.shape[-1] // num_heads
 
     def split_heads(x):  # (batch, units, d) -> (batch, heads, units, c)
-        x = ops.reshape(x, (-1, x.shape[1], heads, head_dim))
+        x = ops.reshape(x, (-1, x.shape[1], num_heads, head_dim))
         return ops.transpose(x, (0, 2, 1, 3))
 
-    query_dense, key_dense, value_dense, output_dense = projections
     keys = split_heads(_project(source, key_dense))
     values = split_heads(_project(source, value_dense))
-    queries = split_heads(_project(queries, query_dense))
+    queries = split_heads(queries)
     queries = queries * ops.cast(head_dim ** -0.5, queries.dtype)
     scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
     if unit_mask is None:
@@ -197,7 +199,8 @@ def multi_head_attention(projections, num_heads, queries, source,
         weights = ops.where(mask, ops.softmax(scores, axis=-1), 0.0)
     attended = ops.matmul(weights, values)  # (batch, heads, queries, c)
     attended = ops.transpose(attended, (0, 2, 1, 3))
-    attended = ops.reshape(attended, (-1, attended.shape[1], heads * head_dim))
+    attended = ops.reshape(attended,
+                          (-1, attended.shape[1], num_heads * head_dim))
     if output_dense is None:
         return attended, weights
     return _project(attended, output_dense), weights
