@@ -37,7 +37,8 @@ GROUPS = (
     ("memory gate b_m", "Eq. 12", ("memory_gate_bias",)),
     ("memory projection P", "Eq. 10: n d -> d", ("memory_projection",)),
     ("attention W_q, W_k, W_v", "Eq. 5", ("query/", "key/", "value/")),
-    ("attention output W_o", "Eq. 5 (the usual output projection)",
+    ("attention output W_o", "not in Eq. 5 (choice 12; "
+     "`attention_output_projection=False` drops it)",
      ("attention_output/",)),
     ("layer norms", "Eq. 6", ("_norm/",)),
     ("FC", "Eq. 6", ("/fc/",)),
@@ -96,14 +97,14 @@ def report(args):
     lines = [f"Setting: {args.features} input features, {args.classes} "
              f"classes, {args.units} units, block size {args.block_size}, "
              f"stride {args.stride}, {args.num_heads} heads.", "",
-             "One NRNM layer, by weight group:", "",
-             f"| group | what | on {args.features} inputs, separate gates "
-             f"| on {args.units} inputs, separate gates "
-             f"| on {args.units} inputs, tied gates |",
+             "**One NRNM layer, by weight group:**", "",
+             f"| group | what | on {args.features} inputs "
+             f"| on {args.units} inputs "
+             f"| on {args.units} inputs, separate gates |",
              "|---|---|---|---|---|"]
     layers = [nrnm_layer(args, args.features),
               nrnm_layer(args, args.units),
-              nrnm_layer(args, args.units, memory_gates="tied")]
+              nrnm_layer(args, args.units, memory_gates="separate")]
     tables = [weight_groups(layer) for layer in layers]
     for name, what, _ in GROUPS:
         lines.append(f"| {name} | {what} | "
@@ -112,7 +113,7 @@ def report(args):
     assert totals == [sum(t.values()) for t in tables]
     lines.append("| **total** | | " + " | ".join(f"**{t:,}**" for t in totals)
                  + " |")
-    lines += ["", "Models (recurrent layers + softmax classifier):", "",
+    lines += ["", "**Models** (recurrent layers + softmax classifier):", "",
               "| arrangement | parameters |", "|---|---|"]
     for name, kinds in ARRANGEMENTS:
         lines.append(f"| {name} | {arrangement(args, kinds):,} |")

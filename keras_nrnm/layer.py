@@ -48,9 +48,10 @@ class NRNM(keras.layers.RNN):
             hidden states for the memory (Eq. 18; see `BidirectionalNRNM`).
         memory_dropout: Dropout on the memory read by the backbone.
         zoneout: Zoneout rate on `h` and `c`.
-        memory_gates: `"separate"` (Eq. 9: own channel maps for the block's
-            inputs and the old memory) or `"tied"` (one map shared by both,
-            the layout before version 0.2). Default: `"separate"`.
+        memory_gates: `"tied"` (Eq. 9's gates map the block's inputs and
+            the old memory through one shared channel map) or `"separate"`
+            (a map each, as in the authors' code; `2 units^2` more
+            weights). Default: `"tied"`.
         layer_norm_epsilon: Epsilon of the memory's layer norms (Eq. 6);
             raise it (e.g. to 1.0) when the inputs are very small, such as a
             freshly initialised `Embedding`. Default: 1e-5.
@@ -149,7 +150,7 @@ class NRNM(keras.layers.RNN):
         backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
-        memory_gates="separate",
+        memory_gates="tied",
         layer_norm_epsilon=1e-5,
         activation="tanh",
         recurrent_activation="sigmoid",

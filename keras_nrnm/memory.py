@@ -269,9 +269,9 @@ class NonLocalMemory(keras.layers.Layer):
             forward ones, after them.
         unit_forget_bias: If `True`, the memory forget gate's bias starts
             at 1 (as in the authors' code).
-        gates: `"separate"` (Eq. 9 as written: the block's inputs and the
-            old memory each have their own channel map) or `"tied"` (one
-            channel map shared by both, the layout of keras-nrnm 0.1).
+        gates: `"tied"` (one channel map shared by the block's inputs and
+            the old memory in Eq. 9) or `"separate"` (a channel map each,
+            as in the authors' code). Default: `"tied"`.
         layer_norm_epsilon: Epsilon of the layer norms of Eq. 6.
         kernel_initializer: Initializer for every dense kernel of the memory.
         bias_initializer: Initializer for every bias of the memory.
@@ -299,7 +299,7 @@ class NonLocalMemory(keras.layers.Layer):
     def __init__(self, units, block_size, strides=(4,), num_heads=4,
                  attention=True, attention_output_projection=True,
                  backward_states=False, unit_forget_bias=True,
-                 gates="separate", layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
+                 gates="tied", layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)

@@ -63,7 +63,7 @@ class Reach:
     chain_steps: int = None
     units: int = None
     input_dim: int = None
-    memory_gates: str = "separate"
+    memory_gates: str = "tied"
     attention_output_projection: bool = True
     params: int = None
     lstm_params: int = None
@@ -127,7 +127,7 @@ class Reach:
 
 
 def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
-          steps=None, units=None, input_dim=None, memory_gates="separate",
+          steps=None, units=None, input_dim=None, memory_gates="tied",
           attention_output_projection=True):
     """How far back NRNM's memory sees, and what it costs over an LSTM.
 
@@ -149,8 +149,8 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
             it, and how much of it the final memory carries.
         units: Optional layer width `d`, for the costs.
         input_dim: Optional input features `D`, for the costs.
-        memory_gates: `"separate"` or `"tied"` (as `NRNM`). Default:
-            `"separate"`.
+        memory_gates: `"tied"` or `"separate"` (as `NRNM`). Default:
+            `"tied"`.
         attention_output_projection: As `NRNM`. Default: `True`.
 
     Returns:
@@ -169,7 +169,7 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
     (11, (3, 7, 11), 100)
     >>> r = reach(units=64, input_dim=6)
     >>> r.extra_params, round(r.multiply_add_ratio, 2)
-    (63656, 3.76)
+    (55464, 3.54)
     """
     block_size = validation.positive_int("block_size", block_size)
     window = validation.positive_int("window", window)
@@ -256,7 +256,7 @@ def lstm_multiply_adds(units, input_dim):
 
 
 def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
-                  memory_gates="separate", attention_output_projection=True,
+                  memory_gates="tied", attention_output_projection=True,
                   per_part=False):
     """Multiply-adds per step and sample of one NRNM layer (LSTM backbone).
 
@@ -284,7 +284,7 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
         block_size: Steps per block `k`. Default: 8.
         strides: The memory's strides. Default: `(4,)`.
         window: Steps between memory updates. Default: 4.
-        memory_gates: `"separate"` or `"tied"`. Default: `"separate"`.
+        memory_gates: `"tied"` or `"separate"`. Default: `"tied"`.
         attention_output_projection: Whether Eq. 5 has `W^o`. Default:
             `True`.
         per_part: If `True`, return a dict of the parts above (per step)

@@ -176,8 +176,9 @@ class Ramp(keras.initializers.Initializer):
 
 
 def golden_layer():
-    # The layout of version 0.1 (tied gates, projection drawn like the
-    # kernels): the golden values below predate the separate gates.
+    # Tied gates (the default) and the memory projection drawn like the
+    # kernels (version 0.1's initialisation), so that the memory term is not
+    # zero at the start: the golden values below date from version 0.1.
     return NRNM(
         4, block_size=2, stride=1, window=2, num_heads=2,
         memory_gates="tied", memory_projection_initializer=Ramp(0.0, 7.0),
@@ -483,13 +484,13 @@ def test_weights_are_created_in_build_and_counted():
         + D * n * d + (n * d) ** 2 + n * d  # memory gate (Eq. 12)
         + n * d * d  # memory projection (Eq. 10)
         + attention + 2 * 2 * d + d * d + d  # Eq. 5-6
-        + 2 * n * (n + 8) + 2 * 2 * d * d + 2 * n * d  # Eq. 9 gates
+        + 2 * n * (n + 8) + 2 * d * d + 2 * n * d  # Eq. 9 gates (tied)
     )
     assert layer.count_params() == expected
-    tied = NRNM(16, block_size=8, stride=4, window=4, num_heads=4,
-                memory_gates="tied")
-    tied.build((None, None, 10))
-    assert tied.count_params() == expected - 2 * d * d
+    separate = NRNM(16, block_size=8, stride=4, window=4, num_heads=4,
+                    memory_gates="separate")
+    separate.build((None, None, 10))
+    assert separate.count_params() == expected + 2 * d * d
 
 
 def test_bidirectional_return_state_on_a_symbolic_input():

@@ -225,6 +225,7 @@ def test_random_configs(draw):
 
 @pytest.mark.parametrize("variant", [
     dict(backbone="gru"),
+    dict(memory_gates="separate"),
     dict(backbone="simple", zoneout=0.2),
     dict(strides=(1, 2, 4), block_size=8),
     dict(attention=False),

@@ -35,3 +35,11 @@ def test_report_counts_the_arrangements():
     lstm_lstm = 4 * 16 * (6 + 16 + 1) + 4 * 16 * (16 + 16 + 1) + 17 * 3
     assert f"| LSTM, LSTM | {lstm_lstm:,} |" in lines
     assert any(line.startswith("| **total** |") for line in lines)
+
+
+def test_design_page_shows_the_scripts_tables():
+    """docs/design.md's parameter tables are the script's output at the
+    paper's NTU setting, line for line (re-run the script when they differ)."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text()
+    for line in params.report(params.parse_args([])):
+        assert line in page.splitlines(), line

@@ -108,12 +108,17 @@ def test_multiply_adds_at_the_papers_setting():
     assert tied["FC and gates"] == 398_336
     assert sum(tied.values()) == 4_348_928
     assert multiply_adds(512, 512, memory_gates="tied") == 5_646_336
-    # Separate Eq. 9 maps: 2 n d^2 more per update.
+    # The default (tied gates), and separate Eq. 9 maps: 2 n d^2 more per
+    # update and 2 d^2 more weights.
     r = reach(units=512, input_dim=150)
-    assert r.multiply_adds == 4_348_928 + 2 * 2 * 512 ** 2 / 4 == 4_611_072
+    assert r.multiply_adds == 4_348_928
     assert r.lstm_multiply_adds == 1_355_776
-    assert r.multiply_add_ratio == pytest.approx(3.4010, abs=1e-4)
-    assert (r.params, r.lstm_params) == (5_528_616, 1_357_824)
+    assert r.multiply_add_ratio == pytest.approx(3.2077, abs=1e-4)
+    assert (r.params, r.lstm_params) == (5_004_328, 1_357_824)
+    separate = reach(units=512, input_dim=150, memory_gates="separate")
+    assert separate.multiply_adds == 4_348_928 + 2 * 2 * 512 ** 2 / 4 == 4_611_072
+    assert separate.multiply_add_ratio == pytest.approx(3.4010, abs=1e-4)
+    assert separate.params == 5_004_328 + 2 * 512 ** 2 == 5_528_616
 
 
 def test_summary_and_frozen():

@@ -42,6 +42,8 @@ MODELS = {
     "no_output_projection": lambda: [NRNM(
         8, block_size=4, stride=2, window=2, num_heads=2,
         attention_output_projection=False)],
+    "separate_gates": lambda: [NRNM(8, block_size=4, stride=2, window=2,
+                                    num_heads=2, memory_gates="separate")],
 }
 
 
@@ -83,6 +85,7 @@ def test_saved_model_predicts_identically(name, tmp_path):
     (NRNM, dict(units=8, block_size=10, strides=(1, 3, 5), num_heads=2)),
     (NRNM, dict(units=8, backbone="simple", num_heads=2)),
     (NRNM, dict(units=8, num_heads=2, attention_output_projection=False)),
+    (NRNM, dict(units=8, num_heads=2, memory_gates="separate")),
     (BidirectionalNRNM, dict(units=8, block_size=4, stride=2, num_heads=2,
                              zoneout=0.1, layer_norm_epsilon=0.5,
                              return_sequences=False)),
@@ -97,7 +100,8 @@ def test_config_round_trip_is_exact(cls, kwargs):
     again = keras.saving.deserialize_keras_object(serialized)
     assert again.get_config() == config
     for name, value in kwargs.items():
-        if isinstance(value, (int, float, bool)):
+        if isinstance(value, (int, float, bool)) or (
+                isinstance(value, str) and isinstance(config[name], str)):
             assert config[name] == value, name
         if isinstance(value, tuple):
             assert tuple(config[name]) == value, name

@@ -57,10 +57,10 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
     model.add_argument("--memory-dropout", type=float, default=0.0,
                        help="NRNM dropout on the memory read (default: 0)")
     model.add_argument("--memory-gates", choices=("separate", "tied"),
-                       default="separate",
-                       help="NRNM Eq. 9 gates: own channel maps for the "
-                            "block's inputs and the old memory, or one shared "
-                            "map (default: separate)")
+                       default="tied",
+                       help="NRNM Eq. 9 gates: one channel map shared by the "
+                            "block's inputs and the old memory, or a map each "
+                            "(default: tied)")
     model.add_argument("--memory-projection-initializer", default="zeros",
                        help="initializer of the NRNM memory projection "
                             "(Eq. 10); zeros starts the layer as its LSTM "
