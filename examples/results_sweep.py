@@ -35,6 +35,9 @@ import sys
 import time
 
 import numpy as np
+from _common.files import write_json
+
+from keras_nrnm._files import atomic_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # name -> (script, extra arguments, score key in metrics.json["test"], label)
@@ -188,13 +191,13 @@ def summarize(root, examples, variants, seeds):
                 + f" | {minutes} |")
     table = "\n".join(lines)
     os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, "summary.md"), "w") as f:
-        f.write(table + "\n\nmean ± sample standard deviation over seeds "
-                f"{', '.join(map(str, seeds))}; variants: "
-                + "; ".join(f"{v} = {VARIANTS[v][0]}" for v in variants)
-                + "\n")
-    with open(os.path.join(root, "summary.json"), "w") as f:
-        json.dump(runs, f, indent=2)
+    with atomic_path(os.path.join(root, "summary.md")) as temporary:
+        with open(temporary, "w") as f:
+            f.write(table + "\n\nmean ± sample standard deviation over seeds "
+                    f"{', '.join(map(str, seeds))}; variants: "
+                    + "; ".join(f"{v} = {VARIANTS[v][0]}" for v in variants)
+                    + "\n")
+    write_json(os.path.join(root, "summary.json"), runs)
     return table
 
 

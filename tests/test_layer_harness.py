@@ -18,7 +18,7 @@ class NRNMHarnessTest(testing.TestCase):
                              num_heads=2),
             input_shape=(3, 9, 5),
             expected_output_shape=(3, 8),
-            expected_num_trainable_weights=27,  # 9 cell + 18 memory
+            expected_num_trainable_weights=26,  # 9 cell + 17 memory (tied gates)
             expected_num_non_trainable_weights=0,
             expected_num_seed_generators=1,
             supports_masking=True,
