@@ -35,9 +35,6 @@ import sys
 import time
 
 import numpy as np
-from _common.files import write_json
-
-from keras_nrnm._files import atomic_path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # name -> (script, extra arguments, score key in metrics.json["test"], label)
@@ -190,6 +187,10 @@ def summarize(root, examples, variants, seeds):
                              else "-" for s in seeds)
                 + f" | {minutes} |")
     table = "\n".join(lines)
+    # Imported here: they import Keras, which `--help` should not wait for.
+    from _common.files import write_json
+    from keras_nrnm._files import atomic_path
+
     os.makedirs(root, exist_ok=True)
     with atomic_path(os.path.join(root, "summary.md")) as temporary:
         with open(temporary, "w") as f:
