@@ -237,6 +237,22 @@ def ratio(value, reference):
     return f"{value / reference:.2f}x" if reference else "-"
 
 
+def multiply_adds_line(args):
+    """The models' recurrent layers' multiply-adds per step and sample, as
+    `keras_nrnm.reach` counts them (the first layer reads the features, the
+    others the previous layer's units)."""
+    os.environ.setdefault("KERAS_BACKEND", args.backend)
+    from keras_nrnm.reach import lstm_multiply_adds, multiply_adds
+
+    widths = [args.features] + [args.units] * (args.layers - 1)
+    nrnm = sum(multiply_adds(args.units, width, block_size=args.block_size,
+                             strides=(args.stride,), window=args.window)
+               for width in widths)
+    lstm = sum(lstm_multiply_adds(args.units, width) for width in widths)
+    return (f"multiply-adds per step and sample (keras_nrnm.reach): "
+            f"NRNM {nrnm:,.0f}, LSTM {lstm:,} ({ratio(nrnm, lstm)})")
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.child:
@@ -302,6 +318,7 @@ def main(argv=None):
                                       if device_used == "gpu" else ""))
     print("jit_compile as resolved by Keras: " + ", ".join(
         f"{name}={value}" for name, value in jit_used.items()))
+    print(multiply_adds_line(args))
     if len(lengths) > 1:
         first = lengths[0]
         print(f"\nGrowth with T (time at T / time at T={first}):")

@@ -153,3 +153,21 @@ def test_errors_name_the_argument(kwargs, name):
 def test_type_errors_name_the_argument():
     with pytest.raises(TypeError, match="`window`"):
         reach(window=2.5)
+
+
+def test_speed_benchmark_prints_the_models_multiply_adds():
+    """`benchmarks/speed.py` reads its ratios against this floor: both
+    layers' multiply-adds, the second reading the first's units."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import speed
+
+    args = speed.parse_args(["--units", "64", "--features", "6",
+                             "--layers", "2", "--window", "8"])
+    nrnm = (multiply_adds(64, 6, window=8) + multiply_adds(64, 64, window=8))
+    lstm = 4 * 64 * (6 + 64) + 4 * 64 * (64 + 64)
+    assert speed.multiply_adds_line(args) == (
+        f"multiply-adds per step and sample (keras_nrnm.reach): "
+        f"NRNM {nrnm:,.0f}, LSTM {lstm:,} ({nrnm / lstm:.2f}x)")
