@@ -34,6 +34,12 @@ def test_docstring_examples(module_name):
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    if module_name in NEEDS_REGISTRY:
+        # A first use fetches the data set and says so on stdout; the
+        # examples show a later use. Run them once to fill the cache (so the
+        # result does not depend on which test fetched first).
+        for test in finder.find(module, module_name):
+            doctest.DocTestRunner().run(test, out=lambda report: None)
     for test in finder.find(module, module_name):
         runner.run(test)
     results = runner.summarize(verbose=False)
