@@ -407,33 +407,66 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     # Eq. 5, 10-13: the only home of the step equations ---------------------
     # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
     # to a window of steps at once. Only `recurrent_step` reads `h_{t-1}`.
-    def input_weights(self):
-        """`(W, b)` of `input_terms`: the three input kernels (and biases)
-        side by side. The fast path builds them once per sequence."""
-        kernel = ops.concatenate(
-            [self.kernel, self.memory_gate_kernel, self.input_projection_kernel],
-            axis=1)
-        bias = None
-        if self.use_bias:
-            bias = ops.concatenate(
-                [self.bias, self.memory_gate_bias, self.input_projection_bias])
-        return kernel, bias
+    def input_weights(self, keys_values=False):
+        """`(W, b)` of `input_terms`: the input kernels (and biases) side by
+        side. The fast path builds them once per sequence.
 
-    def input_terms(self, inputs, weights=None):
+        With `keys_values`, and inputs narrower than `units`, the keys and
+        values of the input unit (Eq. 5) join the product, folded:
+        `(x W_x + b_x) W^kv + b^kv = x (W_x W^kv) + (b_x W^kv + b^kv)`, a
+        product of width `input_dim` instead of `units`."""
+        kernels = [self.kernel, self.memory_gate_kernel,
+                   self.input_projection_kernel]
+        biases = [self.bias, self.memory_gate_bias, self.input_projection_bias]
+        if keys_values and self._folds_keys_values():
+            for kv_kernel, kv_bias in self.memory.input_key_value_maps():
+                kernels.append(ops.matmul(self.input_projection_kernel,
+                                          kv_kernel))
+                if self.use_bias:
+                    kv_bias = kv_bias + ops.matmul(
+                        self.input_projection_bias[None], kv_kernel)[0]
+                biases.append(kv_bias)
+        bias = None
+        if any(b is not None for b in biases):
+            bias = ops.concatenate(
+                [ops.zeros_like(k[0]) if b is None else b
+                 for k, b in zip(kernels, biases)])
+        return ops.concatenate(kernels, axis=1), bias
+
+    def _folds_keys_values(self):
+        return self.input_projection_kernel.shape[0] < self.units
+
+    def input_terms(self, inputs, weights=None, keys_values=False):
         """What each step computes from `x_t` alone, in one matrix product:
         `(x W + b, x W_m + b_m, x W_x + b_x)`, the backbone's gate inputs
         (Eq. 11), the memory gate's input part (Eq. 12) and the input as a
         unit of width `units` for the attention (Eq. 5). `inputs` may have
         any leading axes (one step, a window, a sequence); `weights` is
-        `input_weights()` when the caller has it already."""
-        kernel, bias = weights or self.input_weights()
+        `input_weights(keys_values)` when the caller has it already.
+
+        With `keys_values` (the fast path; needs `attention`), a fourth
+        term: per stride, the input unit's keys and values under
+        `NonLocalMemory.input_key_value_maps()`, `(..., 2 * units)`."""
+        kernel, bias = weights or self.input_weights(keys_values)
         terms = last_axis_product(inputs, kernel)
         if bias is not None:
             terms = terms + bias
+        d = self.units
         gates_end = self.kernel.shape[1]
-        memory_end = gates_end + self.num_slots * self.units
-        return (terms[..., :gates_end], terms[..., gates_end:memory_end],
-                terms[..., memory_end:])
+        memory_end = gates_end + self.num_slots * d
+        unit_end = memory_end + d
+        x_unit = terms[..., memory_end:unit_end]
+        split = (terms[..., :gates_end], terms[..., gates_end:memory_end],
+                 x_unit)
+        if not keys_values:
+            return split
+        if self._folds_keys_values():
+            ends = [unit_end + 2 * d * (i + 1)
+                    for i in range(len(self.memory_strides))]
+            keys_values = [terms[..., end - 2 * d:end] for end in ends]
+        else:
+            keys_values = self.memory.input_keys_values(x_unit)
+        return split + (keys_values,)
 
     def memory_term(self, x_memory, memory_read):
         """Eq. 12 and Eq. 10's memory term: `g_m = sigmoid(x W_m + b_m +
@@ -486,17 +519,23 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
     # Memory update (Eq. 5-9) -----------------------------------------------
     def update_memory(self, memory, hidden_block, input_block, steps_seen,
-                      backward_block=None):
-        """A new memory state from the block buffers (flattened shapes)."""
+                      backward_block=None, input_keys_values=None):
+        """A new memory state from the block buffers (flattened shapes);
+        `input_keys_values`: per stride, the keys and values of the input
+        block (`input_terms`' fourth term, `(batch, k * 2 * units)`)."""
         d, n, k = self.units, self.num_slots, self.block_size
         if backward_block is not None:
             backward_block = ops.reshape(backward_block, (-1, k, d))
+        if input_keys_values is not None:
+            input_keys_values = [ops.reshape(kv, (-1, k, 2 * d))
+                                 for kv in input_keys_values]
         new_memory = self.memory(
             ops.reshape(hidden_block, (-1, k, d)),
             ops.reshape(input_block, (-1, k, d)),
             ops.reshape(memory, (-1, n, d)),
             schedule.real_positions(k, steps_seen),
             backward_block=backward_block,
+            input_keys_values=input_keys_values,
         )
         return ops.reshape(new_memory, (-1, n * d))
 

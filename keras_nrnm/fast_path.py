@@ -4,8 +4,11 @@ Inside one window of `window` steps the memory is constant, so everything
 that depends only on the inputs and the memory is computed for the whole
 window in batched products instead of once per step:
 
-- the input terms (`x W + b`, `x W_m + b_m`, `x W_x + b_x`) of the
-  window's steps in one matrix product (`NRNMCell.input_terms`);
+- the input terms (`x W + b`, `x W_m + b_m`, `x W_x + b_x` and, with
+  attention, the input unit's keys and values) of the window's steps in one
+  matrix product (`NRNMCell.input_terms`); the keys and values ride in
+  block buffers of their own, so each input is projected once, not once
+  per block that holds it;
 - the memory term of Eq. 10 and 12 for all the window's steps at once
   (`NRNMCell.memory_term`, with `v_m U_m` computed once);
 - one memory update (`NRNMCell.update_memory`: the attention) for the whole
@@ -80,9 +83,11 @@ def _ceil_div(a, b):
 
 
 def windowed_inner_loop(layer, sequences, initial_state, mask=None,
-                        training=False):
+                        training=False, counters_at_zero=False):
     """`NRNM.inner_loop` by windows: `(last_output, outputs, states)` with the
-    conventions of `backend.rnn` (outputs in processing order)."""
+    conventions of `backend.rnn` (outputs in processing order).
+    `counters_at_zero`: the caller knows that every sample starts at window
+    phase 0 (a fresh state), so no spare window is needed."""
     cell = layer.cell
     d, k, win = cell.units, cell.block_size, cell.window
     dtype = sequences.dtype
@@ -134,8 +139,9 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
 
     # The timeline, time-major: sample b's real step j sits at position
     # phase_b + j. A fresh state needs ceil(T / win) windows; one more makes
-    # room for any phase (windows without a real step are skipped).
-    num_windows = _ceil_div(steps, win) + 1
+    # room for any phase (windows without a real step are skipped, but on
+    # TensorFlow they run).
+    num_windows = _ceil_div(steps, win) + (0 if counters_at_zero else 1)
     total_length = num_windows * win
     positions = ops.arange(total_length, dtype="int32")
     rank = positions[:, None] - phase[None, :]  # (total, batch)
@@ -148,7 +154,11 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
                           batch_ids[None, :] * steps + source)
 
     # The input kernels side by side, once per sequence (not per window).
-    input_weights = cell.input_weights()
+    # With attention, the keys and values of each input are computed once,
+    # with the window's input terms, and carried in blocks of their own
+    # (one per stride), instead of once per block holding the input.
+    with_keys_values = cell.attention
+    input_weights = cell.input_weights(with_keys_values)
 
     def split_inputs(x):
         """Backbone inputs and, with `backward_states`, backward states."""
@@ -171,10 +181,21 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
 
     tails0, fills = zip(*[buffer_on_timeline(b) for b in blocks0])
 
+    # The keys and values of the initial input buffer, in the same layout.
+    num_blocks = len(blocks0)
+    if with_keys_values:
+        tail_keys_values = cell.memory.input_keys_values(
+            ops.reshape(tails0[1], (-1, k, d)))
+        tails0 += tuple(ops.reshape(kv, (-1, k * 2 * d))
+                        for kv in tail_keys_values)
+        fills += tuple(cell.memory.input_keys_values(fills[1]))
+
     def slide(tail, entries):
-        """The block after a window's `(win, batch, d)` entries joined it."""
-        entries = ops.reshape(ops.transpose(entries, (1, 0, 2)), (-1, win * d))
-        return schedule.slide(tail, entries)
+        """The block after a window's `(win, batch, width)` entries joined
+        it."""
+        width = entries.shape[-1]
+        entries = ops.transpose(entries, (1, 0, 2))
+        return schedule.slide(tail, ops.reshape(entries, (-1, win * width)))
 
     def window_step(carry, xs):
         h, c, memory = carry[:3]
@@ -184,7 +205,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         # The window's input terms in one product (projecting the whole
         # sequence at once is no faster on CPU and keeps a large tensor
         # alive through the loop), and the memory term once for the window.
-        x_gates, x_memory, x_units = cell.input_terms(x, input_weights)
+        x_gates, x_memory, x_units, *x_keys_values = cell.input_terms(
+            x, input_weights, with_keys_values)
         memory_read = memory if memory_mask is None else memory * memory_mask
         memory_term = cell.memory_term(x_memory, memory_read)
 
@@ -211,14 +233,18 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
             )
         # Slide the blocks by the window; before the sequence start the
         # timeline holds the initial buffers.
-        entries = [outputs, x_units] + ([backward_h] if cell.backward_states
-                                        else [])
+        entries = ([outputs, x_units]
+                   + ([backward_h] if cell.backward_states else [])
+                   + (x_keys_values[0] if with_keys_values else []))
         blocks = [
             slide(tail, ops.where(is_prefix, fill, new))
             for tail, fill, new in zip(tails, fills, entries)
         ]
-        new_memory = cell.update_memory(memory, blocks[0], blocks[1],
-                                        seen[:, 0], *blocks[2:])
+        new_memory = cell.update_memory(
+            memory, blocks[0], blocks[1], seen[:, 0],
+            *blocks[2:num_blocks],
+            input_keys_values=(blocks[num_blocks:] if with_keys_values
+                               else None))
         memory = ops.where(is_active[-1], new_memory, memory)
         return (h, c, memory, *blocks), outputs
 

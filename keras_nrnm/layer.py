@@ -250,8 +250,8 @@ class NRNM(keras.layers.RNN):
                 sequences, initial_state, mask=mask, training=training
             )
         return fast_path.windowed_inner_loop(
-            self, sequences, list(initial_state), mask=mask, training=training
-        )
+            self, sequences, list(initial_state), mask=mask, training=training,
+            counters_at_zero=getattr(self, "_counters_start_at_zero", False))
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         dtype = keras.backend.standardize_dtype(sequences.dtype)
@@ -262,12 +262,19 @@ class NRNM(keras.layers.RNN):
                 f"Received inputs of dtype {dtype}."
             )
         sequences, mask = checked_mask(sequences, mask, self.name)
+        # Without a carried state or a full initial state every sample starts
+        # at window phase 0; the fast path then needs no spare window.
+        self._counters_start_at_zero = not self.stateful and (
+            initial_state is None
+            or len(initial_state) == self._backbone_states)
         initial_state = self._complete_initial_state(
             initial_state, ops.shape(sequences)[0]
         )
-        result = super().call(
-            sequences, initial_state=initial_state, mask=mask, training=training
-        )
+        try:
+            result = super().call(sequences, initial_state=initial_state,
+                                  mask=mask, training=training)
+        finally:
+            self._counters_start_at_zero = False
         if self.return_state:
             return tuple(result[: 1 + self._returned_states])  # as LSTM
         return result

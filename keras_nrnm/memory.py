@@ -57,8 +57,13 @@ class NonLocalBlock(keras.layers.Layer):
 
     Call arguments:
         hidden_units: `(batch, num_slots, units)`.
-        source: `(batch, num_units, units)`, hidden units first.
+        source: `(batch, num_units, units)`, hidden units first; without
+            all the input units when `projected` holds theirs.
         unit_mask: boolean `(batch, num_units)`, `False` for padding.
+        projected: optional `(keys, values)`, each `(batch, units_given,
+            units)`: the keys and values (`key_value_map`) of the last
+            source units, computed by the caller; `source` then holds only
+            the others.
 
     Returns:
         `(embedding, scores)`: `(batch, num_slots, units)` and the attention
@@ -127,17 +132,33 @@ class NonLocalBlock(keras.layers.Layer):
             return attention_projections(self.attention)
         return self.query_dense, self.key_dense, self.value_dense, None
 
-    def attend(self, hidden_units, source, unit_mask):
+    def key_value_map(self):
+        """Eq. 5's `W^k` and `W^v` side by side, `(kernel, bias)` with kernel
+        `(units, 2 * units)`: a unit's key and value in one product. The
+        fast path projects each input unit once, when it enters the block
+        (`NRNMCell.input_terms`), instead of once per block holding it."""
+        _, key_dense, value_dense, _ = self.projections()
+        kernel = ops.concatenate(
+            [ops.reshape(key_dense.kernel, (self.units, -1)),
+             ops.reshape(value_dense.kernel, (self.units, -1))], axis=1)
+        return kernel, ops.concatenate([ops.reshape(key_dense.bias, (-1,)),
+                                        ops.reshape(value_dense.bias, (-1,))])
+
+    def attend(self, hidden_units, source, unit_mask, projected=None):
         """Eq. 5: multi-head scaled dot-product attention from the slots to
         the source units; returns the attention's output and its weights
         `W_att` `(batch, heads, num_slots, num_units)` (Figs. 8, 10)."""
         return multi_head_attention(self.projections(), self.num_heads,
-                                    hidden_units, source, unit_mask)
+                                    hidden_units, source, unit_mask, projected)
 
-    def call(self, hidden_units, source, unit_mask):
+    def call(self, hidden_units, source, unit_mask, projected=None):
         scores = None
         if self.use_attention:
-            attended, scores = self.attend(hidden_units, source, unit_mask)
+            attended, scores = self.attend(hidden_units, source, unit_mask,
+                                           projected)
+        elif projected is not None:
+            raise ValueError("Without attention the source units have no "
+                             "keys and values: `projected` must be None.")
         else:
             keep = ops.cast(unit_mask, source.dtype)[:, :, None]
             flat = ops.reshape(source * keep, (-1, self.num_units * self.units))
@@ -161,10 +182,12 @@ class NonLocalBlock(keras.layers.Layer):
 
 
 def multi_head_attention(projections, num_heads, queries, source,
-                         unit_mask=None):
+                         unit_mask=None, projected=None):
     """Multi-head attention from `queries` to `source` with `unit_mask`
     (boolean `(batch, source units)`) as the attention mask:
-    `(output, weights)`. `projections` are the dense maps
+    `(output, weights)`. `projected`, if given, is `(keys, values)` of
+    further source units, already projected, that follow `source`'s (the
+    mask covers both). `projections` are the dense maps
     `(query, key, value, output)` (`output` may be `None`: the heads
     concatenated). With a `keras.layers.MultiHeadAttention`'s maps
     (`_keras_internals.attention_projections`) this is what
@@ -185,8 +208,12 @@ def multi_head_attention(projections, num_heads, queries, source,
         x = ops.reshape(x, (-1, x.shape[1], num_heads, head_dim))
         return ops.transpose(x, (0, 2, 1, 3))
 
-    keys = split_heads(_project(source, key_dense))
-    values = split_heads(_project(source, value_dense))
+    keys = _project(source, key_dense)
+    values = _project(source, value_dense)
+    if projected is not None:
+        keys = ops.concatenate([keys, projected[0]], axis=1)
+        values = ops.concatenate([values, projected[1]], axis=1)
+    keys, values = split_heads(keys), split_heads(values)
     queries = split_heads(queries)
     queries = queries * ops.cast(head_dim ** -0.5, queries.dtype)
     scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
@@ -289,6 +316,10 @@ class NonLocalMemory(keras.layers.Layer):
             inputs).
         backward_block: `(batch, block_size, units)`, the backward hidden
             states of the block (with `backward_states=True`).
+        input_keys_values: optional list, one `(batch, block_size,
+            2 * units)` per stride: the keys and values of the block's
+            inputs under that stride's `input_key_value_maps()`, computed
+            once per input by the caller (the fast path) instead of here.
         return_attention_scores: also return the list of `W_att`, one
             `(batch, heads, num_slots, units of that stride)` per stride.
 
@@ -390,13 +421,27 @@ class NonLocalMemory(keras.layers.Layer):
         self.built = True
 
     # Eq. 5-7 -----------------------------------------------------------------
+    def input_key_value_maps(self):
+        """Per stride, `NonLocalBlock.key_value_map`: the keys and values
+        of an input unit; `None` without attention (no keys)."""
+        if not self.attention:
+            return None
+        return [block.key_value_map() for block in self.blocks]
+
+    def input_keys_values(self, input_units):
+        """Per stride, the keys and values of input units `(..., units)`
+        under `input_key_value_maps()`: `(..., 2 * units)` each."""
+        return [last_axis_product(input_units, kernel) + bias
+                for kernel, bias in self.input_key_value_maps()]
+
     def scale_embeddings(self, hidden_block, input_block, real,
-                         backward_block=None):
+                         backward_block=None, input_keys_values=None):
         """Eq. 5-6 once per stride: lists of `M~^s` and of `W_att`. The
         source units are the sampled hidden states, [the backward ones,]
-        then the inputs of that stride's block."""
+        then the inputs of that stride's block (their keys and values taken
+        from `input_keys_values` when given)."""
         embeddings, scores = [], []
-        for stride, block in zip(self.strides, self.blocks):
+        for i, (stride, block) in enumerate(zip(self.strides, self.blocks)):
             slots = self.slot_positions(stride)
             inputs = self.input_positions(stride)
             hidden_units = ops.take(hidden_block, slots, axis=1)
@@ -405,11 +450,17 @@ class NonLocalMemory(keras.layers.Layer):
             if self.backward_states:
                 units.append(ops.take(backward_block, slots, axis=1))
                 masks.append(masks[0])
-            units.append(ops.take(input_block, inputs, axis=1))
+            projected = None
+            if input_keys_values is None:
+                units.append(ops.take(input_block, inputs, axis=1))
+            else:
+                keys_values = ops.take(input_keys_values[i], inputs, axis=1)
+                projected = ops.split(keys_values, 2, axis=-1)
             masks.append(ops.take(real, inputs, axis=1))
             source = ops.concatenate(units, axis=1)
             unit_mask = ops.concatenate(masks, axis=1)
-            embedding, score = block(hidden_units, source, unit_mask)
+            embedding, score = block(hidden_units, source, unit_mask,
+                                     projected)
             embeddings.append(embedding)
             scores.append(score)
         return embeddings, scores
@@ -455,13 +506,14 @@ class NonLocalMemory(keras.layers.Layer):
 
     # Eq. 8 -------------------------------------------------------------------
     def call(self, hidden_block, input_block, memory, real,
-             backward_block=None, return_attention_scores=False):
+             backward_block=None, input_keys_values=None,
+             return_attention_scores=False):
         if self.backward_states and backward_block is None:
             raise ValueError(
                 "This NonLocalMemory was made with backward_states=True: "
                 "pass `backward_block`.")
-        embeddings, scores = self.scale_embeddings(hidden_block, input_block,
-                                                   real, backward_block)
+        embeddings, scores = self.scale_embeddings(
+            hidden_block, input_block, real, backward_block, input_keys_values)
         embedding = self.fuse(embeddings)
         input_gate, forget_gate = self.gates(input_block, memory, real)
         new_memory = input_gate * ops.tanh(embedding) + forget_gate * memory

@@ -169,7 +169,7 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
     (11, (3, 7, 11), 100)
     >>> r = reach(units=64, input_dim=6)
     >>> r.extra_params, round(r.multiply_add_ratio, 2)
-    (55464, 3.54)
+    (55464, 2.66)
     """
     block_size = validation.positive_int("block_size", block_size)
     window = validation.positive_int("window", window)
@@ -262,15 +262,21 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
 
     Matrix products only (activations, norms and additions are left out),
     the once-per-window memory update spread over the window's `window`
-    steps. With `d = units`, `D = input_dim`, `k = block_size`,
-    `n = k // max(strides)` slots, for one stride `s` (`s n` input units):
+    steps, as `NRNM`'s fast path computes them. With `d = units`,
+    `D = input_dim`, `k = block_size`, `n = k // max(strides)` slots, for
+    one stride `s` (`s n` input units):
 
     - LSTM, every step: `4 d (D + d)`;
     - input units and memory-gate input term, every step: `D d + D n d`;
+    - keys and values of the input unit, every step and stride:
+      `2 min(D, d) d` (each input is projected once, when it enters the
+      block, and `W_x` is folded into `W^k`, `W^v` when `D < d`; the cell
+      path projects the `s n` inputs of every block again);
     - memory contribution `P (g_m * v_m)`, every step: `n d^2`;
     - per window: memory-gate memory term `U_m v_m`: `(n d)^2`; per stride,
-      attention queries `n d^2`, keys and values `2 (n + s n) d^2`, scores
-      and weighted values `2 n (n + s n) d`, output projection `n d^2`
+      attention queries `n d^2`, keys and values of the slots `2 n d^2`,
+      scores and weighted values `2 n (n + s n) d`, output projection
+      `n d^2`
       (with `attention_output_projection`), and the FC of
       Eq. 6 `n d^2`; with several strides the fusion (Eq. 7): attention
       over the `N n` slots of the `N` strides, `4 N n d^2 + 2 (N n)^2 d`,
@@ -305,7 +311,7 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
         sources = n + s * n  # the slots' hidden states and s n inputs
         projections = 2 if attention_output_projection else 1  # W^q [, W^o]
         per_window["attention"] += (projections * n * d * d
-                                    + 2 * sources * d * d
+                                    + 2 * n * d * d  # the slots' keys, values
                                     + 2 * n * sources * d)
         per_window["FC and gates"] += n * d * d
     if len(strides) > 1:
@@ -317,6 +323,7 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
     parts = {
         "LSTM": lstm_multiply_adds(d, D),
         "input units and memory-gate input term": D * d + D * n * d,
+        "keys and values of the inputs": len(strides) * 2 * min(D, d) * d,
         "memory contribution": n * d * d,
         **{name: value / window for name, value in per_window.items()},
     }

@@ -231,11 +231,17 @@ def test_random_configs(draw):
     dict(attention=False),
     dict(backward_states=True),
     dict(backward_states=True, backbone="gru", strides=(1, 2), block_size=4),
+    # Inputs at least as wide as the layer: the input units' keys and
+    # values from the units, not folded into the input product.
+    dict(input_dim=UNITS + 3),
+    dict(input_dim=UNITS, strides=(1, 2), block_size=4, use_bias=False),
+    dict(use_bias=False, strides=(1, 2), block_size=4),
 ])
 def test_model_variants(variant):
     config = dict(block_size=4, stride=2, window=3)
     config.update(variant)
-    features = FEATURES + (UNITS if config.get("backward_states") else 0)
+    features = (config.pop("input_dim", FEATURES)
+                + (UNITS if config.get("backward_states") else 0))
     layer = NRNM(UNITS, num_heads=2, return_sequences=True, **config)
     layer.build((None, None, features))
     randomize_weights(layer, seed=24)

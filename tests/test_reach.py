@@ -99,26 +99,46 @@ def test_multiply_adds_at_the_papers_setting():
     # d = 512, k = 8, n = 2, window 4): the table's parts, with the
     # attention's weighted sum of the values (n (n + k) d per update)
     # counted as well as its scores.
-    tied = multiply_adds(512, 150, memory_gates="tied", per_part=True)
+    d = 512
+    tied = multiply_adds(d, 150, memory_gates="tied", per_part=True)
     assert tied["LSTM"] == 1_355_776
     assert tied["input units and memory-gate input term"] == 230_400
+    # Each input's keys and values once, folded (D = 150 < d): 2 D d.
+    assert tied["keys and values of the inputs"] == 2 * 150 * d == 153_600
     assert tied["memory contribution"] == 524_288
     assert tied["memory-gate memory term"] == 262_144
-    assert tied["attention"] == 1_575_424 + 2 * 10 * 512 / 4
+    # Per update: W^q and W^o on 2 slots, keys and values of the 2 slots,
+    # scores and weighted values over 2 + 8 units.
+    assert tied["attention"] == (2 * 2 * d * d + 2 * 2 * d * d
+                                 + 2 * 2 * 10 * d) / 4 == 529_408
     assert tied["FC and gates"] == 398_336
-    assert sum(tied.values()) == 4_348_928
-    assert multiply_adds(512, 512, memory_gates="tied") == 5_646_336
+    assert sum(tied.values()) == 3_453_952
+    # Inputs as wide as the layer: keys and values from the input unit.
+    assert multiply_adds(d, d, memory_gates="tied") == 5_122_048
+    assert multiply_adds(d, d, per_part=True)[
+        "keys and values of the inputs"] == 2 * d * d
     # The default (tied gates), and separate Eq. 9 maps: 2 n d^2 more per
     # update and 2 d^2 more weights.
-    r = reach(units=512, input_dim=150)
-    assert r.multiply_adds == 4_348_928
+    r = reach(units=d, input_dim=150)
+    assert r.multiply_adds == 3_453_952
     assert r.lstm_multiply_adds == 1_355_776
-    assert r.multiply_add_ratio == pytest.approx(3.2077, abs=1e-4)
+    assert r.multiply_add_ratio == pytest.approx(2.5476, abs=1e-4)
     assert (r.params, r.lstm_params) == (5_004_328, 1_357_824)
-    separate = reach(units=512, input_dim=150, memory_gates="separate")
-    assert separate.multiply_adds == 4_348_928 + 2 * 2 * 512 ** 2 / 4 == 4_611_072
-    assert separate.multiply_add_ratio == pytest.approx(3.4010, abs=1e-4)
-    assert separate.params == 5_004_328 + 2 * 512 ** 2 == 5_528_616
+    separate = reach(units=d, input_dim=150, memory_gates="separate")
+    assert separate.multiply_adds == 3_453_952 + 2 * 2 * d ** 2 / 4 == 3_716_096
+    assert separate.multiply_add_ratio == pytest.approx(2.7409, abs=1e-4)
+    assert separate.params == 5_004_328 + 2 * d ** 2 == 5_528_616
+
+
+def test_multiply_adds_count_keys_and_values_per_stride():
+    # Three strides: each has its own W^k, W^v, so each input is projected
+    # three times (once per stride), and each stride's slots once.
+    d, D = 16, 3
+    one = multiply_adds(d, D, block_size=12, strides=(4,), per_part=True)
+    three = multiply_adds(d, D, block_size=12, strides=(1, 2, 4),
+                          per_part=True)
+    assert one["keys and values of the inputs"] == 2 * D * d
+    assert three["keys and values of the inputs"] == 3 * 2 * D * d
 
 
 def test_summary_and_frozen():
