@@ -398,6 +398,21 @@ def test_gradients_equal_cell_path():
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="the loop body is rematerialised on JAX only")
+def test_jax_rematerialises_each_window():
+    """On JAX the loop over windows runs its body under `keras.remat`
+    (`jax.checkpoint`): the gradient keeps only the carry per window, which
+    halves the peak memory of a train step (docs/benchmarks.md);
+    `test_gradients_equal_cell_path` checks the gradient's values."""
+    import jax
+
+    layer = built_layer()
+    x = random_inputs((2, 9, FEATURES), seed=3)
+    jaxpr = str(jax.make_jaxpr(lambda x: layer(x))(x))
+    assert "remat" in jaxpr or "checkpoint" in jaxpr
+
+
 @pytest.mark.skipif(keras.backend.backend() not in ("tensorflow", "jax"),
                     reason="jit_compile is checked on TensorFlow and JAX")
 def test_jit_compile_equals_eager_graph():
