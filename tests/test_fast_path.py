@@ -272,8 +272,11 @@ def layer_pair(x, **kwargs):
     return fast, cell
 
 
-def test_layer_equals_rnn_of_cell_with_return_state():
-    x = random_inputs((2, 13, FEATURES), seed=12)
+# 12 steps fill 3 windows of 4: without a mask the fast path then leaves the
+# masking out of its loop (`every_step_real`); 13 do not.
+@pytest.mark.parametrize("steps", [13, 12])
+def test_layer_equals_rnn_of_cell_with_return_state(steps):
+    x = random_inputs((2, steps, FEATURES), seed=12)
     fast, cell = layer_pair(x, block_size=6, stride=2, window=4,
                             return_sequences=True, return_state=True)
     seq, h, c = fast(x)
@@ -293,8 +296,28 @@ def test_layer_equals_rnn_of_cell_with_return_state():
             np.testing.assert_allclose(numpy_of(a), numpy_of(b), atol=ATOL)
 
 
-def test_training_mode_equals_rnn_of_cell():
-    x = random_inputs((3, 11, FEATURES), seed=15)
+@pytest.mark.parametrize("steps", [12, 13])
+def test_full_final_state_equals_rnn_of_cell(steps):
+    """Every final state (memory, block buffers, counters), from a fresh
+    state, through the public API: `return_state="full"` against
+    `keras.layers.RNN(cell, return_state=True)`."""
+    x = random_inputs((2, steps, FEATURES), seed=16)
+    cell_args = dict(block_size=8, stride=4, window=4, num_heads=2)
+    fast = NRNM(UNITS, return_state="full", **cell_args)
+    cell = keras.layers.RNN(NRNMCell(UNITS, **cell_args), return_state=True)
+    fast(x)
+    cell(x)
+    randomize_weights(fast, seed=17)
+    cell.set_weights(fast.get_weights())
+    got, want = fast(x), cell(x)
+    assert len(got) == len(want) == 7
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(numpy_of(a), numpy_of(b), atol=ATOL)
+
+
+@pytest.mark.parametrize("steps", [11, 12])
+def test_training_mode_equals_rnn_of_cell(steps):
+    x = random_inputs((3, steps, FEATURES), seed=15)
     fast, cell = layer_pair(x, block_size=4, stride=2, window=3, dropout=0.3,
                             recurrent_dropout=0.2, zoneout=0.2,
                             memory_dropout=0.4, seed=3, return_sequences=True)
@@ -380,8 +403,8 @@ def small_model(layer_cls, steps):
     return keras.Model(inputs, outputs)
 
 
-def test_gradients_equal_cell_path():
-    steps = 10
+@pytest.mark.parametrize("steps", [10, 12])
+def test_gradients_equal_cell_path(steps):
     x = random_inputs((3, steps, FEATURES), seed=20)
     y = np.array([0, 2, 1])
     fast = small_model(NRNM, steps)
