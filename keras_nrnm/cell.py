@@ -428,6 +428,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 biases.append(kv_bias)
         bias = None
         if any(b is not None for b in biases):
+            # Without `use_bias` the folded keys and values still have the
+            # attention's biases: zeros stand in for the others.
             bias = ops.concatenate(
                 [ops.zeros_like(k[0]) if b is None else b
                  for k, b in zip(kernels, biases)])
@@ -461,9 +463,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         if not keys_values:
             return split
         if self._folds_keys_values():
-            ends = [unit_end + 2 * d * (i + 1)
-                    for i in range(len(self.memory_strides))]
-            keys_values = [terms[..., end - 2 * d:end] for end in ends]
+            starts = [unit_end + 2 * d * i
+                      for i in range(len(self.memory_strides))]
+            keys_values = [terms[..., start:start + 2 * d] for start in starts]
         else:
             keys_values = self.memory.input_keys_values(x_unit)
         return split + (keys_values,)
