@@ -408,24 +408,29 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
     # to a window of steps at once. Only `recurrent_step` reads `h_{t-1}`.
     def input_weights(self, keys_values=False):
-        """`(W, b)` of `input_terms`: the input kernels (and biases) side by
-        side. The fast path builds them once per sequence.
+        """`(W, b, key_value_maps)` of `input_terms`: the input kernels (and
+        biases) side by side. The fast path builds them once per sequence.
 
         With `keys_values`, and inputs narrower than `units`, the keys and
         values of the input unit (Eq. 5) join the product, folded:
         `(x W_x + b_x) W^kv + b^kv = x (W_x W^kv) + (b_x W^kv + b^kv)`, a
-        product of width `input_dim` instead of `units`."""
+        product of width `input_dim` instead of `units`; with wider inputs
+        `key_value_maps` holds the memory's maps, to apply to the input unit
+        (`None` otherwise)."""
         kernels = [self.kernel, self.memory_gate_kernel,
                    self.input_projection_kernel]
         biases = [self.bias, self.memory_gate_bias, self.input_projection_bias]
+        key_value_maps = (self.memory.input_key_value_maps() if keys_values
+                          else None)
         if keys_values and self._folds_keys_values():
-            for kv_kernel, kv_bias in self.memory.input_key_value_maps():
+            for kv_kernel, kv_bias in key_value_maps:
                 kernels.append(ops.matmul(self.input_projection_kernel,
                                           kv_kernel))
                 if self.use_bias:
                     kv_bias = kv_bias + ops.matmul(
                         self.input_projection_bias[None], kv_kernel)[0]
                 biases.append(kv_bias)
+            key_value_maps = None
         bias = None
         if any(b is not None for b in biases):
             # Without `use_bias` the folded keys and values still have the
@@ -433,7 +438,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             bias = ops.concatenate(
                 [ops.zeros_like(k[0]) if b is None else b
                  for k, b in zip(kernels, biases)])
-        return ops.concatenate(kernels, axis=1), bias
+        return ops.concatenate(kernels, axis=1), bias, key_value_maps
 
     def _folds_keys_values(self):
         return self.input_projection_kernel.shape[0] < self.units
@@ -449,7 +454,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         With `keys_values` (the fast path; needs `attention`), a fourth
         term: per stride, the input unit's keys and values under
         `NonLocalMemory.input_key_value_maps()`, `(..., 2 * units)`."""
-        kernel, bias = weights or self.input_weights(keys_values)
+        kernel, bias, key_value_maps = weights or self.input_weights(
+            keys_values)
         terms = last_axis_product(inputs, kernel)
         if bias is not None:
             terms = terms + bias
@@ -467,7 +473,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                       for i in range(len(self.memory_strides))]
             keys_values = [terms[..., start:start + 2 * d] for start in starts]
         else:
-            keys_values = self.memory.input_keys_values(x_unit)
+            keys_values = self.memory.input_keys_values(x_unit,
+                                                        key_value_maps)
         return split + (keys_values,)
 
     def memory_term(self, x_memory, memory_read):

@@ -190,11 +190,12 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # The keys and values of the initial input buffer, in the same layout.
     num_blocks = len(blocks0)
     if with_keys_values:
+        maps = cell.memory.input_key_value_maps()
         tail_keys_values = cell.memory.input_keys_values(
-            ops.reshape(tails0[1], (-1, k, d)))
+            ops.reshape(tails0[1], (-1, k, d)), maps)
         tails0 += tuple(ops.reshape(kv, (-1, k * 2 * d))
                         for kv in tail_keys_values)
-        fills += tuple(cell.memory.input_keys_values(fills[1]))
+        fills += tuple(cell.memory.input_keys_values(fills[1], maps))
 
     def slide(tail, entries):
         """The block after a window's `(win, batch, width)` entries joined

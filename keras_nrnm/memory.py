@@ -428,11 +428,12 @@ class NonLocalMemory(keras.layers.Layer):
             return None
         return [block.key_value_map() for block in self.blocks]
 
-    def input_keys_values(self, input_units):
+    def input_keys_values(self, input_units, maps=None):
         """Per stride, the keys and values of input units `(..., units)`
-        under `input_key_value_maps()`: `(..., 2 * units)` each."""
+        under `input_key_value_maps()` (or `maps`, the same built once by
+        the caller): `(..., 2 * units)` each."""
         return [last_axis_product(input_units, kernel) + bias
-                for kernel, bias in self.input_key_value_maps()]
+                for kernel, bias in maps or self.input_key_value_maps()]
 
     def scale_embeddings(self, hidden_block, input_block, real,
                          backward_block=None, input_keys_values=None):
