@@ -227,9 +227,12 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
                     ops.where(is_active, c_new, c))
 
         if win <= MAX_UNROLLED_STEPS:
+            # `unstack`, not `x[i]`: the gradient of each slice would be a
+            # zero tensor of the whole window's size.
             outputs = []
-            for i in range(win):
-                h, c = step(h, c, x_gates[i], memory_term[i], is_active[i])
+            for step_xs in zip(ops.unstack(x_gates), ops.unstack(memory_term),
+                               ops.unstack(is_active)):
+                h, c = step(h, c, *step_xs)
                 outputs.append(h)
             outputs = ops.stack(outputs)
         else:

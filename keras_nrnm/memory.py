@@ -502,8 +502,9 @@ class NonLocalMemory(keras.layers.Layer):
                               self.gate_input_kernel)
                    + ops.einsum("bgsd,gde->bgse", mixed_memory,
                                 self.gate_memory_kernel))
-        gates = ops.sigmoid(pre + self.gate_bias)
-        return gates[:, 0], gates[:, 1]
+        input_gate, forget_gate = ops.unstack(
+            ops.sigmoid(pre + self.gate_bias), axis=1)
+        return input_gate, forget_gate
 
     # Eq. 8 -------------------------------------------------------------------
     def call(self, hidden_block, input_block, memory, real,
