@@ -245,6 +245,17 @@ def _project(x, dense):
     return y
 
 
+def _at_positions(block, positions):
+    """`ops.take(block, positions, axis=1)` for evenly spaced ascending
+    `positions` (`schedule.slot_positions`, `input_positions`), as a slice:
+    on TensorFlow the gradient of a gather is a scatter-add with
+    transposes, that of a slice a dense copy."""
+    step = positions[1] - positions[0] if len(positions) > 1 else 1
+    if step == 1 and len(positions) == block.shape[1]:
+        return block
+    return block[:, positions[0]:positions[-1] + 1:step]
+
+
 def _large_negative(dtype):
     """The score of a masked unit, as `keras.layers.Softmax` sets it."""
     if keras.backend.standardize_dtype(dtype) == "float16":
@@ -445,19 +456,19 @@ class NonLocalMemory(keras.layers.Layer):
         for i, (stride, block) in enumerate(zip(self.strides, self.blocks)):
             slots = self.slot_positions(stride)
             inputs = self.input_positions(stride)
-            hidden_units = ops.take(hidden_block, slots, axis=1)
+            hidden_units = _at_positions(hidden_block, slots)
             units = [hidden_units]
-            masks = [ops.take(real, slots, axis=1)]
+            masks = [_at_positions(real, slots)]
             if self.backward_states:
-                units.append(ops.take(backward_block, slots, axis=1))
+                units.append(_at_positions(backward_block, slots))
                 masks.append(masks[0])
             projected = None
             if input_keys_values is None:
-                units.append(ops.take(input_block, inputs, axis=1))
+                units.append(_at_positions(input_block, inputs))
             else:
-                keys_values = ops.take(input_keys_values[i], inputs, axis=1)
+                keys_values = _at_positions(input_keys_values[i], inputs)
                 projected = ops.split(keys_values, 2, axis=-1)
-            masks.append(ops.take(real, inputs, axis=1))
+            masks.append(_at_positions(real, inputs))
             source = ops.concatenate(units, axis=1)
             unit_mask = ops.concatenate(masks, axis=1)
             embedding, score = block(hidden_units, source, unit_mask,

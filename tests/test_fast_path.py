@@ -100,9 +100,13 @@ def padding_mask(kind, batch, steps, seed=0):
 
 
 # (block_size, stride, window, steps): T below k, T not a multiple of win,
-# window larger and smaller than the block, stride 1 and stride = k.
+# window larger and smaller than the block, stride 1 and stride = k; a
+# window dividing the block once, twice and three times (the loop carries
+# the block in pieces of a window), and not dividing it.
 SHAPES = [
     (4, 2, 2, 11),
+    (4, 2, 4, 9),
+    (6, 3, 2, 13),
     (8, 4, 4, 6),
     (6, 3, 4, 13),
     (4, 1, 3, 10),
@@ -157,10 +161,12 @@ def test_masked_outputs_follow_backend_rnn(zero_output_for_mask,
     ([0, 1, 2], [4, 1, 0], 3),
     ([2, 0, 1], [2, 3, 4], 10),
 ])
-def test_full_initial_state_any_phase(phases, seen, steps):
-    layer = built_layer(4, 2, 3, weights_seed=6, return_sequences=True)
+@pytest.mark.parametrize("window", [3, 2])  # not dividing k, dividing it
+def test_full_initial_state_any_phase(phases, seen, steps, window):
+    layer = built_layer(4, 2, window, weights_seed=6, return_sequences=True)
     x = random_inputs((3, steps, FEATURES), seed=7)
-    state = full_initial_state(layer, 3, seed=8, phases=phases, seen=seen)
+    state = full_initial_state(layer, 3, seed=8,
+                               phases=[p % window for p in phases], seen=seen)
     assert_same(*both_paths(layer, x, initial_state=state))
 
 
