@@ -27,7 +27,7 @@ def atomic_path(path, suffix=".tmp"):
     the permissions of a normally created file (0666 less the umask), else
     it is removed.
 
-    Example:
+    Examples:
         >>> with atomic_path("metrics.json") as temporary:  # doctest: +SKIP
         ...     with open(temporary, "w") as f:
         ...         f.write("{}")

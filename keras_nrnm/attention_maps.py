@@ -58,7 +58,7 @@ def attention_maps(model=None, layer=None, inputs=None):
         `attention=False` there are no attention weights and the list is
         empty.
 
-    Example:
+    Examples:
         >>> import numpy as np, keras
         >>> from keras_nrnm import NRNM, attention_maps
         >>> model = keras.Sequential([
@@ -291,7 +291,7 @@ def plot_attention(maps, path=None, sample=0, updates=None, title=None):
     Returns:
         The `matplotlib.figure.Figure`.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from keras_nrnm import NRNM, attention_maps, plot_attention
         >>> layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)

@@ -606,7 +606,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             backbones (like `keras.layers.GRU` and `SimpleRNN`). The memory,
             block buffers and counters are internal.
 
-        Example:
+        Examples:
             >>> import numpy as np, keras
             >>> from keras_nrnm import NRNMCell
             >>> cell = NRNMCell(8, num_heads=2, backbone="gru")

@@ -161,15 +161,14 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
             only one of `units` and `input_dim`.
         TypeError: an argument that is not an integer.
 
-    Example:
-
-    >>> from keras_nrnm import reach
-    >>> r = reach(block_size=8, window=4, steps=100)
-    >>> r.lookback, r.update_steps[:3], r.chain_steps
-    (11, (3, 7, 11), 100)
-    >>> r = reach(units=64, input_dim=6)
-    >>> r.extra_params, round(r.multiply_add_ratio, 2)
-    (55464, 2.66)
+    Examples:
+        >>> from keras_nrnm import reach
+        >>> r = reach(block_size=8, window=4, steps=100)
+        >>> r.lookback, r.update_steps[:3], r.chain_steps
+        (11, (3, 7, 11), 100)
+        >>> r = reach(units=64, input_dim=6)
+        >>> r.extra_params, round(r.multiply_add_ratio, 2)
+        (55464, 2.66)
     """
     block_size = validation.positive_int("block_size", block_size)
     window = validation.positive_int("window", window)
