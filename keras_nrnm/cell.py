@@ -464,8 +464,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         memory_end = gates_end + self.num_slots * d
         # The input unit, then (folded) each stride's keys and values. One
         # split, not slices: the gradient of each slice would be a zero
-        # tensor as wide as all the terms (14 % of a TensorFlow train step
-        # at the paper's setting, with the fast path's per-step slices).
+        # tensor as wide as all the terms (with the fast path's other
+        # slices, 14 % of the operations' time in a TensorFlow train step at
+        # the paper's setting).
         parts = ops.split(
             terms, [gates_end, memory_end,
                     *range(memory_end + d, kernel.shape[1], 2 * d)], axis=-1)
