@@ -202,7 +202,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # piece. (Slicing the joined block instead has a gradient as large as
     # the block and the window together: 4 % of the operations' time in a
     # TensorFlow train step at the paper's setting.)
-    pieces_per_block = k // win if k % win == 0 else 1
+    window_divides_block = k % win == 0
+    pieces_per_block = k // win if window_divides_block else 1
 
     def to_pieces(block):
         if pieces_per_block == 1:
@@ -215,9 +216,9 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         width = entries.shape[-1]
         entries = ops.reshape(ops.transpose(entries, (1, 0, 2)),
                               (-1, win * width))
-        if k % win:
-            return (schedule.slide(pieces[0], entries),)
-        return pieces[1:] + (entries,)
+        if window_divides_block:
+            return pieces[1:] + (entries,)
+        return (schedule.slide(pieces[0], entries),)
 
     def joined(pieces):
         if len(pieces) == 1:

@@ -95,7 +95,7 @@ def test_multi_scale_weights_match_the_built_layer():
 
 
 def test_multiply_adds_at_the_papers_setting():
-    # docs/benchmarks.md, "Why NRNM costs 2.5-3 LSTMs here" (tied gates,
+    # docs/benchmarks.md, "Why NRNM costs 2-3 LSTMs here" (tied gates,
     # d = 512, k = 8, n = 2, window 4): the table's parts, with the
     # attention's weighted sum of the values (n (n + k) d per update)
     # counted as well as its scores.
