@@ -335,12 +335,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     body = (window_step
             if keras.backend.backend() == "tensorflow" or every_step_real
             else maybe_window_step)
-    if keras.backend.backend() == "jax" and hasattr(keras, "remat"):
-        # The gradient of the loop would keep every window's intermediate
-        # values (3.5x the LSTM's peak memory at the paper's NTU setting);
-        # recomputing each window in the backward pass halves that, at no
-        # measured cost in time (docs/benchmarks.md).
-        body = keras.remat(body)
+    if keras.backend.backend() == "jax":
+        body = _saving_only_products(body)
     carry, outputs = _scan(
         body, (h0, c0, memory0,
                *(piece for tail in tails0 for piece in to_pieces(tail))), xs)
