@@ -436,18 +436,20 @@ def test_jax_rematerialises_each_window_but_its_products():
     (docs/benchmarks.md); `test_gradients_equal_cell_path` checks the
     gradient's values."""
     import jax
-    import jax.extend.core
 
     layer = built_layer()
     x = random_inputs((2, 9, FEATURES), seed=3)
     jaxpr = jax.make_jaxpr(lambda x: layer(x))(x).jaxpr
 
-    def policies(jaxpr):
+    def policies(jaxpr):  # of every equation, nested ones included
         for eqn in jaxpr.eqns:
-            if "policy" in eqn.params:
-                yield eqn.params["policy"]
-            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
-                yield from policies(sub)
+            yield eqn.params.get("policy")
+            for value in eqn.params.values():
+                subs = value if isinstance(value, (list, tuple)) else [value]
+                for sub in subs:
+                    sub = getattr(sub, "jaxpr", sub)  # a ClosedJaxpr's Jaxpr
+                    if hasattr(sub, "eqns"):
+                        yield from policies(sub)
 
     assert (jax.checkpoint_policies.dots_with_no_batch_dims_saveable
             in list(policies(jaxpr)))
