@@ -9,6 +9,7 @@ path (`fast_path.py`) calls it once per window.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_nrnm import schedule
@@ -197,37 +198,49 @@ def multi_head_attention(projections, num_heads, queries, source,
     f16 x f16 -> f32 product it lacks, JAX with mixed_float16), on the
     layer's weights, with 2-D and batched matrix products: on TensorFlow the
     layer's `EinsumDense` projections take 3.4x as long to differentiate.
+
+    The heads are kept apart without transposes: each query appears once per
+    head with only that head's channels (the others zero), so one product
+    with the unsplit keys gives every head's scores, and a product with the
+    unsplit values followed by the same channel selection gives every head's
+    output. That multiplies `heads` times the attention's few multiply-adds
+    (queries are memory slots, a handful) but needs no transposes to split
+    and merge the heads: on TensorFlow's CPU kernels each costs more than
+    the products of a narrow layer (docs/benchmarks.md).
     """
     query_dense, key_dense, value_dense, output_dense = projections
     queries = _project(queries, query_dense)
+    num_queries, width = queries.shape[1], queries.shape[-1]
     # The heads' width from the projection itself (the queries' own width
     # may differ from the attention's).
-    head_dim = queries.shape[-1] // num_heads
-
-    def split_heads(x):  # (batch, units, d) -> (batch, heads, units, c)
-        x = ops.reshape(x, (-1, x.shape[1], num_heads, head_dim))
-        return ops.transpose(x, (0, 2, 1, 3))
+    head_dim = width // num_heads
+    # (1, heads, 1, width): head h's channels (and scaled for the queries).
+    channels = np.repeat(np.eye(num_heads), head_dim, axis=1)[None, :, None]
+    head_channels = ops.convert_to_tensor(channels, dtype=queries.dtype)
+    query_channels = ops.convert_to_tensor(channels * head_dim ** -0.5,
+                                           dtype=queries.dtype)
 
     keys = _project(source, key_dense)
     values = _project(source, value_dense)
     if projected is not None:
         keys = ops.concatenate([keys, projected[0]], axis=1)
         values = ops.concatenate([values, projected[1]], axis=1)
-    keys, values = split_heads(keys), split_heads(values)
-    queries = split_heads(queries)
-    queries = queries * ops.cast(head_dim ** -0.5, queries.dtype)
-    scores = ops.matmul(queries, ops.transpose(keys, (0, 1, 3, 2)))
+    # (batch, heads * queries, width): row (h, i) is query i in head h.
+    spread = queries[:, None] * query_channels
+    spread = ops.reshape(spread, (-1, num_heads * num_queries, width))
+    scores = ops.matmul(spread, ops.transpose(keys, (0, 2, 1)))
     if unit_mask is None:
         weights = ops.softmax(scores, axis=-1)
     else:
         # Padding units get no weight (as `keras.layers.Softmax` masks).
-        mask = unit_mask[:, None, None, :]
+        mask = unit_mask[:, None, :]
         scores = ops.where(mask, scores, _large_negative(scores.dtype))
         weights = ops.where(mask, ops.softmax(scores, axis=-1), 0.0)
-    attended = ops.matmul(weights, values)  # (batch, heads, queries, c)
-    attended = ops.transpose(attended, (0, 2, 1, 3))
-    attended = ops.reshape(attended,
-                          (-1, attended.shape[1], num_heads * head_dim))
+    mixed = ops.matmul(weights, values)  # (batch, heads * queries, width)
+    mixed = ops.reshape(mixed, (-1, num_heads, num_queries, width))
+    attended = ops.sum(mixed * head_channels, axis=1)
+    weights = ops.reshape(weights, (-1, num_heads, num_queries,
+                                    weights.shape[-1]))
     if output_dense is None:
         return attended, weights
     return _project(attended, output_dense), weights
@@ -243,6 +256,15 @@ def _project(x, dense):
     if bias is not None:
         y = y + ops.reshape(bias, (-1,))
     return y
+
+
+def _mix_units(mixing, units):
+    """Eq. 9's unit mixing: `mixing` `(gates, slots, units)` applied to
+    `units` `(batch, units, d)`, one `(batch, slots, d)` per gate, in one
+    matrix product broadcast over the batch."""
+    gates, slots = mixing.shape[0], mixing.shape[1]
+    flat = ops.reshape(mixing, (gates * slots, units.shape[1]))
+    return ops.split(ops.matmul(flat, units), gates, axis=1)
 
 
 def _at_positions(block, positions):
@@ -501,20 +523,26 @@ class NonLocalMemory(keras.layers.Layer):
         inputs = input_block * ops.cast(real, input_block.dtype)[:, :, None]
         k = self.block_size
         if self.gate_layout == "tied":
-            block = ops.concatenate([inputs, memory], axis=1)  # [x.., M]
-            mixed = ops.einsum("gsu,bud->bgsd", self.gate_mixing, block)
-            pre = ops.einsum("bgsd,gde->bgse", mixed, self.gate_kernel)
+            terms = [(self.gate_mixing,
+                      ops.concatenate([inputs, memory], axis=1),  # [x.., M]
+                      self.gate_kernel)]
         else:
-            mixed_inputs = ops.einsum("gsu,bud->bgsd",
-                                      self.gate_mixing[:, :, :k], inputs)
-            mixed_memory = ops.einsum("gsu,bud->bgsd",
-                                      self.gate_mixing[:, :, k:], memory)
-            pre = (ops.einsum("bgsd,gde->bgse", mixed_inputs,
-                              self.gate_input_kernel)
-                   + ops.einsum("bgsd,gde->bgse", mixed_memory,
-                                self.gate_memory_kernel))
-        input_gate, forget_gate = ops.unstack(
-            ops.sigmoid(pre + self.gate_bias), axis=1)
+            terms = [(self.gate_mixing[:, :, :k], inputs,
+                      self.gate_input_kernel),
+                     (self.gate_mixing[:, :, k:], memory,
+                      self.gate_memory_kernel)]
+        # Per gate, `A units B` as plain matrix products (TensorFlow's CPU
+        # einsum costs about 270 us even at 128 units, inside the loop).
+        pre = None
+        for mixing, units, channel_maps in terms:
+            channel_maps = ops.unstack(ops.convert_to_tensor(channel_maps))
+            products = [last_axis_product(m, b) for m, b in
+                        zip(_mix_units(mixing, units), channel_maps)]
+            pre = products if pre is None else [
+                p + q for p, q in zip(pre, products)]
+        biases = ops.unstack(ops.convert_to_tensor(self.gate_bias))
+        input_gate, forget_gate = (ops.sigmoid(p + b)
+                                   for p, b in zip(pre, biases))
         return input_gate, forget_gate
 
     # Eq. 8 -------------------------------------------------------------------
