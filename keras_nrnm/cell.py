@@ -483,12 +483,19 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     def memory_term(self, x_memory, memory_read):
         """Eq. 12 and Eq. 10's memory term: `g_m = sigmoid(x W_m + b_m +
         v_m U_m)` and `(g_m * v_m) P`, `P` bringing `slots * units` to
-        `units`. `x_memory` is `input_terms`' second output (any leading
-        axes); `memory_read` is `v_m`, `(batch, slots * units)`, broadcast
-        over the leading axes (the memory is constant within a window)."""
-        memory_gate = self.recurrent_activation(
-            x_memory + ops.matmul(memory_read, self.memory_gate_recurrent_kernel))
-        return last_axis_product(memory_gate * memory_read,
+        `units`. `x_memory` is `input_terms`' second output, `(batch, ...,
+        slots * units)`; `memory_read` is `v_m`, `(batch, slots * units)`,
+        broadcast over the axes between (the memory is constant within a
+        window)."""
+        def between(t):  # (batch, n) -> (batch, 1, ..., n) like x_memory
+            if len(x_memory.shape) == 2:
+                return t
+            return ops.reshape(t, (-1,) + (1,) * (len(x_memory.shape) - 2)
+                               + (t.shape[-1],))
+
+        memory_gate = self.recurrent_activation(x_memory + between(
+            ops.matmul(memory_read, self.memory_gate_recurrent_kernel)))
+        return last_axis_product(memory_gate * between(memory_read),
                                  self.memory_projection)
 
     def recurrent_step(self, x_gates, memory_term, h_tm1, c_tm1, h_in,

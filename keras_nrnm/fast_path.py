@@ -154,10 +154,13 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         keys = ops.where(mask, step_ids[None, :], step_ids[None, :] + steps)
         order = ops.cast(ops.argsort(keys, axis=1), "int32")
 
-    # The timeline, time-major: sample b's real step j sits at position
-    # phase_b + j. A fresh state needs ceil(T / win) windows; one more makes
-    # room for any phase (windows without a real step are skipped, but on
-    # TensorFlow they run).
+    # The timeline: sample b's real step j sits at position phase_b + j.
+    # A fresh state needs ceil(T / win) windows; one more makes room for any
+    # phase (windows without a real step are skipped, but on TensorFlow they
+    # run). Laid out `(window, batch, step in window, ...)`, so that a
+    # window's steps reach the block buffers (batch-major) without a
+    # transpose: on TensorFlow's CPU kernels a transpose costs more than the
+    # products of a narrow layer.
     num_windows = _ceil_div(steps, win) + (0 if counters_at_zero else 1)
     # The common case, known at trace time: a fresh state, no mask and whole
     # windows. Every timeline position is then a real step and none holds an
@@ -166,15 +169,20 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     every_step_real = (counters_at_zero and mask is None
                        and isinstance(steps, int) and steps % win == 0)
     total_length = num_windows * win
-    positions = ops.arange(total_length, dtype="int32")
-    rank = positions[:, None] - phase[None, :]  # (total, batch)
-    active = ops.logical_and(rank >= 0, rank < lengths[None, :])
+    positions = ops.reshape(ops.arange(total_length, dtype="int32"),
+                            (num_windows, 1, win))
+    rank = positions - phase[None, :, None]  # (windows, batch, win)
+    active = ops.logical_and(rank >= 0, rank < lengths[None, :, None])
     source = ops.clip(rank, 0, steps - 1)
     if order is not None:
         source = _flat_take(ops.reshape(order, (-1,)),
-                            batch_ids[None, :] * steps + source)
+                            batch_ids[None, :, None] * steps + source)
     timeline = _flat_take(ops.reshape(sequences, (-1, features)),
-                          batch_ids[None, :] * steps + source)
+                          batch_ids[None, :, None] * steps + source)
+
+    def timeline_row(position, sample):
+        """Row of (position, sample) in the timeline's layout flattened."""
+        return ((position // win) * batch + sample) * win + position % win
 
     # The input kernels side by side, once per sequence (not per window).
     # With attention, the keys and values of each input are computed once,
@@ -193,14 +201,13 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # buffer's entry k - phase + u; positions -k..-1 start the tails.
     def buffer_on_timeline(block):
         rows = ops.reshape(block, (-1, d))  # (batch * k, d)
-        index = ops.arange(k + win, dtype="int32")[:, None] - phase[None, :]
+        index = ops.arange(k + win, dtype="int32")[None, :] - phase[:, None]
         valid = ops.logical_and(index >= 0, index < k)
         taken = _flat_take(
-            rows, batch_ids[None, :] * k + ops.clip(index, 0, k - 1)
-        )  # (k + win, batch, d)
+            rows, batch_ids[:, None] * k + ops.clip(index, 0, k - 1)
+        )  # (batch, k + win, d)
         taken = ops.where(valid[..., None], taken, ops.zeros_like(taken))
-        tail = ops.reshape(ops.transpose(taken[:k], (1, 0, 2)), (-1, k * d))
-        return tail, taken[k:]
+        return ops.reshape(taken[:, :k], (-1, k * d)), taken[:, k:]
 
     tails0, fills = zip(*[buffer_on_timeline(b) for b in blocks0])
 
@@ -228,11 +235,9 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         return tuple(ops.split(block, pieces_per_block, axis=1))
 
     def slide(pieces, entries):
-        """A block's pieces after a window's `(win, batch, width)` entries
+        """A block's pieces after a window's `(batch, win, width)` entries
         joined it."""
-        width = entries.shape[-1]
-        entries = ops.reshape(ops.transpose(entries, (1, 0, 2)),
-                              (-1, win * width))
+        entries = ops.reshape(entries, (-1, win * entries.shape[-1]))
         if window_divides_block:
             return pieces[1:] + (entries,)
         return (schedule.slide(pieces[0], entries),)
@@ -269,19 +274,22 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
             # `unstack`, not `x[i]`: the gradient of each slice would be a
             # zero tensor of the whole window's size.
             outputs = []
-            for step_xs in zip(ops.unstack(x_gates), ops.unstack(memory_term),
-                               ops.unstack(is_active)):
+            for step_xs in zip(ops.unstack(x_gates, axis=1),
+                               ops.unstack(memory_term, axis=1),
+                               ops.unstack(is_active, axis=1)):
                 h, c = step(h, c, *step_xs)
                 outputs.append(h)
-            outputs = ops.stack(outputs)
+            outputs = ops.stack(outputs, axis=1)
         else:
             def inner(state, step_xs):
                 new = step(*state, *step_xs)
                 return new, new[0]
 
             (h, c), outputs = _scan(
-                inner, (h, c), (x_gates, memory_term, is_active)
-            )
+                inner, (h, c),
+                tuple(ops.swapaxes(t, 0, 1)
+                      for t in (x_gates, memory_term, is_active)))
+            outputs = ops.swapaxes(outputs, 0, 1)
         # Slide the blocks by the window; before the sequence start the
         # timeline holds the initial buffers.
         entries = ([outputs, x_units]
@@ -301,7 +309,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         if every_step_real:
             memory = new_memory
         else:
-            memory = ops.where(is_active[-1], new_memory, memory)
+            memory = ops.where(is_active[:, -1], new_memory, memory)
         return (h, c, memory, *(piece for block in pieces for piece in block)
                 ), outputs
 
@@ -311,22 +319,14 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         return ops.cond(
             ops.any(xs[1]),
             lambda: window_step(carry, xs),
-            lambda: (carry, ops.zeros((win, batch, d), dtype)),
+            lambda: (carry, ops.zeros((batch, win, d), dtype)),
         )
 
-    def windows(t):
-        return ops.reshape(t, (num_windows, win) + tuple(ops.shape(t)[1:]))
-
-    is_active = active[..., None]
-    prefix = ops.arange(win, dtype="int32")[:, None] < phase[None, :]
-    is_prefix = ops.concatenate(
-        [prefix[..., None], ops.zeros_like(is_active[win:])], axis=0
-    )
     window_ends = win * (ops.arange(num_windows, dtype="int32") + 1)
     seen = ops.clip(  # steps seen at each window end (>= 1 where it matters)
         seen0[None, :] + window_ends[:, None] - phase[None, :], 1, k
     )
-    xs = (windows(timeline), windows(is_active), windows(is_prefix),
+    xs = (timeline, active[..., None], (rank < 0)[..., None],
           ops.cast(seen, dtype)[..., None])
     # On TensorFlow every window runs: XLA miscompiles the gradient of a
     # `cond` inside this loop when the batch size is unknown at trace time
@@ -340,7 +340,6 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     carry, outputs = _scan(
         body, (h0, c0, memory0,
                *(piece for tail in tails0 for piece in to_pieces(tail))), xs)
-    outputs = ops.reshape(outputs, (total_length, batch, d))
     h, c, memory = carry[:3]
 
     # Final block buffers: the last k steps, from the initial buffers where a
@@ -350,9 +349,9 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     buffer_index = batch_ids[:, None] * k + ops.clip(
         lengths[:, None] + offsets, 0, k - 1
     )
-    timeline_index = ops.clip(
+    timeline_index = timeline_row(ops.clip(
         (phase + lengths)[:, None] + offsets - k, 0, total_length - 1
-    ) * batch + batch_ids[:, None]
+    ), batch_ids[:, None])
     last_inputs, last_backward = split_inputs(
         _flat_take(ops.reshape(timeline, (-1, features)), timeline_index)
     )
@@ -392,13 +391,14 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         valid = done >= 1
         if mask is not None and layer.zero_output_for_mask:
             valid = ops.logical_and(valid, mask)
-        sequence = _flat_take(flat_outputs, index * batch + batch_ids[:, None])
+        sequence = _flat_take(flat_outputs,
+                              timeline_row(index, batch_ids[:, None]))
         sequence = ops.where(valid[..., None], sequence, before_first[:, None])
         return sequence[:, -1], sequence, states
     index = ops.clip(phase + lengths - 1, 0, total_length - 1)
     valid = lengths >= 1
     if mask is not None and layer.zero_output_for_mask:
         valid = ops.logical_and(valid, mask[:, -1])
-    last = _flat_take(flat_outputs, index * batch + batch_ids)
+    last = _flat_take(flat_outputs, timeline_row(index, batch_ids))
     last = ops.where(valid[:, None], last, before_first)
     return last, last[:, None], states

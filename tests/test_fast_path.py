@@ -13,6 +13,7 @@ from keras import ops
 
 from conftest import random_inputs, randomize_weights
 from keras_nrnm import BidirectionalNRNM, NRNM, NRNMCell, _keras_internals
+from keras_nrnm import fast_path
 import reference
 
 pytestmark = pytest.mark.core
@@ -102,7 +103,8 @@ def padding_mask(kind, batch, steps, seed=0):
 # (block_size, stride, window, steps): T below k, T not a multiple of win,
 # window larger and smaller than the block, stride 1 and stride = k; a
 # window dividing the block once, twice and three times (the loop carries
-# the block in pieces of a window), and not dividing it.
+# the block in pieces of a window), and not dividing it; a window longer
+# than `MAX_UNROLLED_STEPS` (its steps in an inner loop).
 SHAPES = [
     (4, 2, 2, 11),
     (4, 2, 4, 9),
@@ -113,7 +115,13 @@ SHAPES = [
     (3, 3, 5, 12),
     (2, 1, 1, 7),
     (4, 4, 8, 17),
+    (4, 2, 18, 40),
 ]
+
+
+def test_shapes_cover_both_loops_of_a_window():
+    windows = [window for _, _, window, _ in SHAPES]
+    assert min(windows) <= fast_path.MAX_UNROLLED_STEPS < max(windows)
 
 
 @pytest.mark.parametrize("block_size,stride,window,steps", SHAPES)
