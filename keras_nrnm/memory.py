@@ -8,6 +8,8 @@ memory state `M_{t-win}`, and returns the new memory state `M_t`. The cell
 path (`fast_path.py`) calls it once per window.
 """
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
@@ -214,8 +216,7 @@ def multi_head_attention(projections, num_heads, queries, source,
     # The heads' width from the projection itself (the queries' own width
     # may differ from the attention's).
     head_dim = width // num_heads
-    # (1, heads, 1, width): head h's channels (and scaled for the queries).
-    channels = np.repeat(np.eye(num_heads), head_dim, axis=1)[None, :, None]
+    channels = _head_channels(num_heads, head_dim)
     head_channels = ops.convert_to_tensor(channels, dtype=queries.dtype)
     query_channels = ops.convert_to_tensor(channels * head_dim ** -0.5,
                                            dtype=queries.dtype)
@@ -244,6 +245,16 @@ def multi_head_attention(projections, num_heads, queries, source,
     if output_dense is None:
         return attended, weights
     return _project(attended, output_dense), weights
+
+
+@functools.lru_cache(maxsize=None)
+def _head_channels(num_heads, head_dim):
+    """`(1, heads, 1, heads * head_dim)`: 1 on head h's channels, else 0.
+    Built once per shape (PyTorch runs `multi_head_attention` eagerly, once
+    per window), read-only since it is shared."""
+    channels = np.repeat(np.eye(num_heads), head_dim, axis=1)[None, :, None]
+    channels.setflags(write=False)
+    return channels
 
 
 def _project(x, dense):
