@@ -152,11 +152,15 @@ def build_model(args, steps, features, classes, multilabel):
             curve="PR", multi_label=True, name="pr_auc")]
     else:            # one action per sequence: softmax (Eq. 15)
         outputs = keras.layers.Dense(classes, activation="softmax", name="classes")(h)
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+        loss, metrics = "sparse_categorical_crossentropy", [
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     model = keras.Model(inputs, outputs, name=f"{args.model}_action_recognition")
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
                   jit_compile=_common.jit_compile(args),
                   loss=loss, metrics=metrics)
+    # Metric objects and the optimizer's variables made before `fit`: made
+    # while tracing, they make Keras trace the first step twice (guide).
+    model.optimizer.build(model.trainable_variables)
     return model
 
 

@@ -152,6 +152,9 @@ def build_model(args, residues, channels, classes):
                   loss="sparse_categorical_crossentropy",
                   weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(
                       name=f"q{classes}")])
+    # The optimizer's variables made before `fit`: made while tracing, they
+    # make Keras trace the first step twice (guide, "First epoch").
+    model.optimizer.build(model.trainable_variables)
     return model
 
 

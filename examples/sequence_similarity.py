@@ -152,7 +152,11 @@ def build_model(args, steps, features):
     model = keras.Model([first, second], similar, name=f"siamese_{args.model}")
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
                   jit_compile=_common.jit_compile(args),
-                  loss="binary_crossentropy", metrics=["accuracy"])
+                  loss="binary_crossentropy",
+                  metrics=[keras.metrics.BinaryAccuracy(name="accuracy")])
+    # Metric objects and the optimizer's variables made before `fit`: made
+    # while tracing, they make Keras trace the first step twice (guide).
+    model.optimizer.build(model.trainable_variables)
     return model, encoder
 
 

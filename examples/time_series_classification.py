@@ -103,7 +103,12 @@ def build_model(args, steps, num_classes, variable_length):
     model = keras.Model(inputs, outputs, name=f"{args.model}_classifier")
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
                   jit_compile=_common.jit_compile(args),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy",
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(
+                      name="accuracy")])
+    # Metric objects and the optimizer's variables made before `fit`: made
+    # while tracing, they make Keras trace the first step twice (guide).
+    model.optimizer.build(model.trainable_variables)
     return model
 
 

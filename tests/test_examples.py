@@ -165,17 +165,57 @@ def test_nrnm_vs_lstm_jit_compile_option(monkeypatch):
     import keras
     import nrnm_vs_lstm
 
-    # "on" (the default) is XLA on TensorFlow and JAX, Keras's default
-    # (eager) on PyTorch.
+    # "on" is XLA on TensorFlow and JAX, Keras's default (eager) on PyTorch;
+    # "auto" (the default) is Keras's choice.
     on = keras.backend.backend() != "torch"
     auto = keras.backend.backend() == "jax"
-    assert nrnm_vs_lstm.parse_args([]).jit_compile == "on"
+    assert nrnm_vs_lstm.parse_args([]).jit_compile == "auto"
     for value, expected in (("on", on), ("off", False), ("auto", auto)):
         args = nrnm_vs_lstm.parse_args(["--jit-compile", value])
         for kind in ("lstm", "nrnm"):
             model = nrnm_vs_lstm.build_model(kind, 12, 6, 3, 8,
                                              args.jit_compile)
             assert model.jit_compile is expected, (kind, value)
+
+
+def test_nrnm_vs_lstm_traces_the_train_step_once(monkeypatch):
+    """The guide's first-epoch advice, as the example follows it: with a
+    metric object and the optimizer built before `fit`, Keras on
+    TensorFlow traces the train step once (a named metric or an unbuilt
+    optimizer makes it trace twice: this test fails if Keras changes that
+    and the advice goes stale)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tracing twice is TensorFlow's tf.function behaviour")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import nrnm_vs_lstm
+    from keras_nrnm import fast_path
+
+    traces = []
+    windowed = fast_path.windowed_inner_loop
+
+    def counting(*args, **kwargs):
+        traces.append(1)
+        return windowed(*args, **kwargs)
+
+    monkeypatch.setattr(fast_path, "windowed_inner_loop", counting)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 12, 6)).astype("float32")
+    y = rng.integers(0, 3, size=10)
+
+    def fit_traces(model):
+        del traces[:]
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # 4, 4, 2
+        return len(traces)
+
+    assert fit_traces(nrnm_vs_lstm.build_model("nrnm", 12, 6, 3, 8, "off")) == 1
+    # What the example avoids: a named metric and the optimizer built in
+    # the first trace.
+    model = nrnm_vs_lstm.build_model("nrnm", 12, 6, 3, 8, "off")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=False)
+    assert fit_traces(model) == 2
 
 
 @pytest.mark.parametrize("name", ["sentiment_analysis", "protein_structure",
