@@ -115,6 +115,9 @@ def build_model(name, args, steps):
     jit = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
                   jit_compile=jit)
+    # As the guide advises: built in the first train step's trace, the
+    # optimizer would make Keras on TensorFlow trace that step twice.
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
