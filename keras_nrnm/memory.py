@@ -544,16 +544,15 @@ class NonLocalMemory(keras.layers.Layer):
                       self.gate_memory_kernel)]
         # Per gate, `A units B` as plain matrix products (TensorFlow's CPU
         # einsum costs about 270 us even at 128 units, inside the loop).
-        pre = None
-        for mixing, units, channel_maps in terms:
-            channel_maps = ops.unstack(ops.convert_to_tensor(channel_maps))
-            products = [last_axis_product(m, b) for m, b in
-                        zip(_mix_units(mixing, units), channel_maps)]
-            pre = products if pre is None else [
-                p + q for p, q in zip(pre, products)]
+        per_term = [
+            [last_axis_product(mixed, channel_map) for mixed, channel_map in
+             zip(_mix_units(mixing, units),
+                 ops.unstack(ops.convert_to_tensor(channel_maps)))]
+            for mixing, units, channel_maps in terms]
         biases = ops.unstack(ops.convert_to_tensor(self.gate_bias))
-        input_gate, forget_gate = (ops.sigmoid(p + b)
-                                   for p, b in zip(pre, biases))
+        input_gate, forget_gate = (
+            ops.sigmoid(sum(products[1:], products[0]) + bias)
+            for *products, bias in zip(*per_term, biases))
         return input_gate, forget_gate
 
     # Eq. 8 -------------------------------------------------------------------
