@@ -9,8 +9,8 @@ from keras.src import backend as _backend
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 __all__ = ["DropoutRNNCell", "attention_projections",
-           "check_input_spec", "keep_state_variables_uncast",
-           "prepare_dropout_masks", "rnn_loop"]
+           "check_input_spec", "in_stateless_scope",
+           "keep_state_variables_uncast", "prepare_dropout_masks", "rnn_loop"]
 
 # `DropoutRNNCell`: `keras.layers.RNN.call` makes a cell's dropout masks once
 # per sequence (and resets them) only for cells that are instances of it;
@@ -67,3 +67,15 @@ def check_input_spec(layer, inputs):
     from keras.src.layers.input_spec import assert_input_compatibility
 
     assert_input_compatibility(layer.input_spec, inputs, layer.name)
+
+
+def in_stateless_scope():
+    """Whether variables are being read and written through a
+    `keras.StatelessScope`, where a seed generator cannot advance from one
+    step of a traced loop to the next. On JAX, Keras runs the loop of
+    `keras.layers.RNN` (and its trainers their steps) in one, so a random
+    draw inside the loop would repeat at every step."""
+    from keras.src.backend.common.stateless_scope import (
+        in_stateless_scope as _in_stateless_scope)
+
+    return _in_stateless_scope()

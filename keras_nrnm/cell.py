@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_nrnm import schedule
-from keras_nrnm._keras_internals import DropoutRNNCell
+from keras_nrnm._keras_internals import DropoutRNNCell, in_stateless_scope
 from keras_nrnm import validation
 from keras_nrnm.products import last_axis_product
 from keras_nrnm.memory import GATE_LAYOUTS, NonLocalMemory
@@ -76,8 +76,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             only the other features. Used by `BidirectionalNRNM`.
         memory_dropout: Float in [0, 1), dropout on the memory as the
             backbone reads it (one mask per sequence). Default: 0.
-        zoneout: Float in [0, 1), zoneout rate on `h` and `c` (one mask per
-            sequence; at inference the expectation is used). Default: 0.
+        zoneout: Float in [0, 1), zoneout rate on `h` and `c` (Krueger et
+            al. 2017, as the paper cites): in training, at every step, each
+            unit keeps its previous value with this probability (a fresh
+            mask per step); at inference the expectation. Default: 0.
         memory_gates: `"tied"` (Eq. 9's gates map the block's inputs and
             the old memory through one shared `units x units` channel map;
             what configs saved without this argument load as) or
@@ -372,37 +374,43 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         self.memory.build((None, self.block_size, d))
         self.built = True
 
-    # Random masks, made once per sequence before the loop -------------------
+    # Random masks -----------------------------------------------------------
     def get_recurrent_dropout_mask(self, step_state):
         # `keras.layers.RNN` calls this with `h` before its loop: build the
-        # zoneout and memory-dropout masks here too, so the loop is stateless
-        # (required on JAX).
-        self.get_state_masks(step_state)
+        # memory-dropout mask here too, so the loop is stateless (required
+        # on JAX).
+        if self.memory_dropout > 0:
+            self.get_memory_dropout_mask(step_state)
         return super().get_recurrent_dropout_mask(step_state)
 
     def reset_recurrent_dropout_mask(self):
         super().reset_recurrent_dropout_mask()
-        self._state_masks = None
+        self._memory_dropout_mask = None
 
-    def get_state_masks(self, h):
-        """Zoneout keep-masks for `h` and `c` and the memory-dropout mask."""
-        if getattr(self, "_state_masks", None) is None:
-            masks = {}
-            if self.zoneout > 0:
-                for name in ("h", "c"):
-                    noise = keras.random.uniform(
-                        ops.shape(h), dtype=h.dtype, seed=self.seed_generator
-                    )
-                    masks[name] = ops.cast(noise >= self.zoneout, h.dtype)
-            if self.memory_dropout > 0:
-                ones = ops.ones(
-                    (ops.shape(h)[0], self.num_slots * self.units), h.dtype
-                )
-                masks["memory"] = keras.random.dropout(
-                    ones, self.memory_dropout, seed=self.seed_generator
-                )
-            self._state_masks = masks
-        return self._state_masks
+    def get_memory_dropout_mask(self, h):
+        """The memory-dropout mask, one per sequence (made before the loop),
+        so that a dropped slot stays dropped until the sequence ends instead
+        of compounding across memory updates."""
+        if getattr(self, "_memory_dropout_mask", None) is None:
+            ones = ops.ones((ops.shape(h)[0], self.num_slots * self.units),
+                            h.dtype)
+            self._memory_dropout_mask = keras.random.dropout(
+                ones, self.memory_dropout, seed=self.seed_generator)
+        return self._memory_dropout_mask
+
+    def zoneout_masks(self, shape, dtype):
+        """Zoneout's keep-masks (Krueger et al. 2017), fresh for every step
+        and unit: 1 where a unit takes its new value, 0 (with probability
+        `zoneout`) where it keeps its previous one. `shape` is the leading
+        shape: `(batch,)` for one step (`call`), `(windows, batch, window)`
+        for a whole timeline (the fast path). Returns `(keep_h, keep_c)`,
+        each `shape + (units,)`; `keep_c` is `None` for the backbones
+        without a cell state."""
+        states = 2 if self.backbone == "lstm" else 1
+        noise = keras.random.uniform(tuple(shape) + (states, self.units),
+                                     dtype=dtype, seed=self.seed_generator)
+        keep = ops.unstack(ops.cast(noise >= self.zoneout, dtype), axis=-2)
+        return keep[0], (keep[1] if states == 2 else None)
 
     # Eq. 5, 10-13: the only home of the step equations ---------------------
     # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
@@ -499,11 +507,12 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                                  self.memory_projection)
 
     def recurrent_step(self, x_gates, memory_term, h_tm1, c_tm1, h_in,
-                       training=False):
+                       zoneout_keep=None):
         """Eq. 10, 11, 13 (or the GRU and simple backbones) and zoneout: one
         step from `x W + b` (`input_terms`), the memory term (`memory_term`)
-        and the previous state. `h_in` is `h_tm1` after recurrent dropout.
-        Returns `(h_t, c_t)`."""
+        and the previous state. `h_in` is `h_tm1` after recurrent dropout;
+        `zoneout_keep` is this step's `zoneout_masks` in training, `None`
+        at inference. Returns `(h_t, c_t)`."""
         act, rec_act = self.activation, self.recurrent_activation
         if self.backbone == "lstm":
             z = x_gates + ops.matmul(h_in, self.recurrent_kernel)
@@ -525,16 +534,33 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             h = act(x_gates + ops.matmul(h_in, self.recurrent_kernel)
                     + memory_term)
             c = c_tm1
-        return (self.zoneout_step(h, h_tm1, "h", training),
-                self.zoneout_step(c, c_tm1, "c", training))
-
-    def zoneout_step(self, new, old, name, training):
         if not self.zoneout:
-            return new
-        if training:
-            keep = self.get_state_masks(old)[name]
-            return keep * new + (1.0 - keep) * old
-        return (1.0 - self.zoneout) * new + self.zoneout * old
+            return h, c
+        keep_h, keep_c = zoneout_keep or (None, None)
+        h = self.zoneout_step(h, h_tm1, keep_h)
+        if self.backbone == "lstm":
+            c = self.zoneout_step(c, c_tm1, keep_c)
+        return h, c
+
+    def zoneout_step(self, new, old, keep):
+        """Zoneout: `keep * new + (1 - keep) * old` in training; at
+        inference the expectation `(1 - p) new + p old`."""
+        if keep is None:
+            return (1.0 - self.zoneout) * new + self.zoneout * old
+        return keep * new + (1.0 - keep) * old
+
+    def _check_fresh_masks_per_step(self):
+        # On JAX, `keras.layers.RNN` traces the step once and runs it in a
+        # stateless scope: the seed generator cannot advance between steps,
+        # so every step would reuse one mask (and `fit` would leak a tracer).
+        if keras.backend.backend() == "jax" and in_stateless_scope():
+            raise ValueError(
+                "NRNMCell's zoneout draws a fresh mask at every step, which "
+                "the JAX backend cannot do inside the loop of "
+                "`keras.layers.RNN` (Keras runs it in a stateless scope). "
+                "Use `keras_nrnm.NRNM` (the same model; it draws the masks "
+                "before its loop), set `zoneout=0`, or use the TensorFlow "
+                "or PyTorch backend.")
 
     # Memory update (Eq. 5-9) -----------------------------------------------
     def update_memory(self, memory, hidden_block, input_block, steps_seen,
@@ -572,12 +598,17 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             h_in = h_tm1 * self.get_recurrent_dropout_mask(h_tm1)
         memory_read = memory
         if training and self.memory_dropout > 0:
-            memory_read = memory * self.get_state_masks(h_tm1)["memory"]
+            memory_read = memory * self.get_memory_dropout_mask(h_tm1)
+        zoneout_keep = None
+        if training and self.zoneout > 0:
+            self._check_fresh_masks_per_step()
+            zoneout_keep = self.zoneout_masks(ops.shape(h_tm1)[:1],
+                                              h_tm1.dtype)
 
         x_gates, x_memory, x_unit = self.input_terms(inputs)
         h, c = self.recurrent_step(
             x_gates, self.memory_term(x_memory, memory_read), h_tm1, c_tm1,
-            h_in, training)
+            h_in, zoneout_keep)
 
         # The blocks take this step in.
         blocks = [schedule.slide(hidden_block, h),

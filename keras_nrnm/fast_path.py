@@ -31,8 +31,12 @@ and a full `initial_state` (any phase per sample) all take this path.
 
 The result equals `keras.layers.RNN(NRNMCell(...))` with the same weights:
 outputs, every final state (block buffers and counters included), the masked
-outputs of the backend's `backend.rnn`, and in training the same dropout,
-zoneout and memory-dropout masks (made once per sequence by `RNN.call`).
+outputs of the backend's `backend.rnn`, and in training the same dropout and
+memory-dropout masks (made once per sequence by `RNN.call`). Zoneout draws a
+fresh mask at every step: the fast path draws the whole timeline's before
+its loop, the cell one step's at a time, so the two paths agree on the
+values given the same masks (the tests give both the same), not on the
+random draws.
 """
 
 import keras
@@ -131,7 +135,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         if cell.recurrent_dropout > 0:
             recurrent_mask = cell.get_recurrent_dropout_mask(h0)
         if cell.memory_dropout > 0:
-            memory_mask = cell.get_state_masks(h0)["memory"]
+            memory_mask = cell.get_memory_dropout_mask(h0)
 
     shape = ops.shape(sequences)
     batch, steps, features = shape[0], shape[1], shape[2]
@@ -179,6 +183,15 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
                             batch_ids[None, :, None] * steps + source)
     timeline = _flat_take(ops.reshape(sequences, (-1, features)),
                           batch_ids[None, :, None] * steps + source)
+
+    # Zoneout: a fresh keep-mask for every timeline position and unit, all
+    # drawn here, before the loop (a draw inside it would repeat on JAX,
+    # whose loops cannot advance the seed generator).
+    zoneout_keep = ()
+    if training and cell.zoneout > 0:
+        zoneout_keep = tuple(
+            keep for keep in cell.zoneout_masks((num_windows, batch, win), dtype)
+            if keep is not None)
 
     def timeline_row(position, sample):
         """Row of (position, sample) in the timeline's layout flattened."""
@@ -251,7 +264,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         h, c, memory = carry[:3]
         old_pieces = [carry[start:start + pieces_per_block]
                       for start in range(3, len(carry), pieces_per_block)]
-        x, is_active, is_prefix, seen = xs
+        x, is_active, is_prefix, seen, *zoneout_keep = xs
         x, backward_h = split_inputs(x)
         # The window's input terms in one product (projecting the whole
         # sequence at once is no faster on CPU and keeps a large tensor
@@ -261,10 +274,11 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         memory_read = memory if memory_mask is None else memory * memory_mask
         memory_term = cell.memory_term(x_memory, memory_read)
 
-        def step(h, c, x_gates, memory_term, is_active):
+        def step(h, c, x_gates, memory_term, is_active, *keep):
             h_in = h if recurrent_mask is None else h * recurrent_mask
+            keep = (tuple(keep) + (None,))[:2] if keep else None
             h_new, c_new = cell.recurrent_step(x_gates, memory_term, h, c,
-                                               h_in, training)
+                                               h_in, keep)
             if every_step_real:
                 return h_new, c_new
             return (ops.where(is_active, h_new, h),
@@ -274,9 +288,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
             # `unstack`, not `x[i]`: the gradient of each slice would be a
             # zero tensor of the whole window's size.
             outputs = []
-            for step_xs in zip(ops.unstack(x_gates, axis=1),
-                               ops.unstack(memory_term, axis=1),
-                               ops.unstack(is_active, axis=1)):
+            for step_xs in zip(*(ops.unstack(t, axis=1) for t in (
+                    x_gates, memory_term, is_active, *zoneout_keep))):
                 h, c = step(h, c, *step_xs)
                 outputs.append(h)
             outputs = ops.stack(outputs, axis=1)
@@ -288,7 +301,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
             (h, c), outputs = _scan(
                 inner, (h, c),
                 tuple(ops.swapaxes(t, 0, 1)
-                      for t in (x_gates, memory_term, is_active)))
+                      for t in (x_gates, memory_term, is_active,
+                                *zoneout_keep)))
             outputs = ops.swapaxes(outputs, 0, 1)
         # Slide the blocks by the window; before the sequence start the
         # timeline holds the initial buffers.
@@ -327,7 +341,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         seen0[None, :] + window_ends[:, None] - phase[None, :], 1, k
     )
     xs = (timeline, active[..., None], (rank < 0)[..., None],
-          ops.cast(seen, dtype)[..., None])
+          ops.cast(seen, dtype)[..., None], *zoneout_keep)
     # On TensorFlow every window runs: XLA miscompiles the gradient of a
     # `cond` inside this loop when the batch size is unknown at trace time
     # (`fit` with `jit_compile=True`). A window without a real step changes

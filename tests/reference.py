@@ -185,12 +185,22 @@ def backbone_step(w, backbone, x_t, h, c, memory_term):
     return np.tanh(z + h @ w["U"] + memory_term), c  # simple RNN
 
 
+def zoneout(new, old, rate, keep):
+    """Zoneout (Krueger et al. 2017): `keep * new + (1 - keep) * old` with
+    this step's keep-mask, or the expectation when `keep` is None."""
+    if keep is None:
+        return (1 - rate) * new + rate * old
+    return keep * new + (1 - keep) * old
+
+
 def run_sequence(w, x, units, block_size, strides, window, backbone="lstm",
-                 backward_states=False):
+                 backward_states=False, zoneout_rate=0.0, zoneout_keep=None):
     """One unpadded sequence `(T, D)` -> outputs `(T, d)`, final h, c, M, and
     the step numbers after which the memory was updated. With
     `backward_states`, the last `units` features of x are backward hidden
-    states (Eq. 18)."""
+    states (Eq. 18). With `zoneout_rate`, zoneout on h (and c with the LSTM
+    backbone): `zoneout_keep[t]` holds step t's keep-masks for h and c
+    (training); without it the expectation (inference)."""
     d = units
     n = block_size // max(strides)
     h, c, memory = np.zeros(d), np.zeros(d), np.zeros((n, d))
@@ -201,7 +211,14 @@ def run_sequence(w, x, units, block_size, strides, window, backbone="lstm",
             x_t, backward[t] = x_t[:-d], x_t[-d:]
         v_m = memory.reshape(-1)  # Eq. 10: flatten(M_{t-win})
         g_m = sigmoid(x_t @ w["W_m"] + v_m @ w["U_m"] + w["b_m"])  # Eq. 12
-        h, c = backbone_step(w, backbone, x_t, h, c, (g_m * v_m) @ w["P"])
+        h_new, c_new = backbone_step(w, backbone, x_t, h, c,
+                                     (g_m * v_m) @ w["P"])
+        if zoneout_rate:
+            keep = (None, None) if zoneout_keep is None else zoneout_keep[t]
+            h_new = zoneout(h_new, h, zoneout_rate, keep[0])
+            if backbone == "lstm":
+                c_new = zoneout(c_new, c, zoneout_rate, keep[1])
+        h, c = h_new, c_new
         hidden[t], inputs[t] = h, x_t @ w["W_x"] + w["b_x"]
         outputs.append(h)
         if (t + 1) % window == 0:
@@ -240,11 +257,15 @@ def bidirectional_forward(layer, x):
     return np.stack(result)
 
 
-def nrnm_forward(cell, x):
-    """Outputs `(batch, T, d)` of `keras.layers.RNN(cell)` on `x`."""
+def nrnm_forward(cell, x, zoneout_keep=None):
+    """Outputs `(batch, T, d)` of `keras.layers.RNN(cell)` on `x`, with
+    zoneout's expectation, or in training with `zoneout_keep` `(batch, T,
+    2, d)`, each step's keep-masks for h and c."""
     w = cell_weights(cell)
     return np.stack([
         run_sequence(w, seq, cell.units, cell.block_size, cell.memory_strides,
-                     cell.window, cell.backbone, cell.backward_states)[0]
-        for seq in np.asarray(x)
+                     cell.window, cell.backbone, cell.backward_states,
+                     cell.zoneout,
+                     None if zoneout_keep is None else zoneout_keep[b])[0]
+        for b, seq in enumerate(np.asarray(x))
     ])

@@ -441,6 +441,54 @@ def test_dropout_and_zoneout_are_off_at_inference_and_on_in_training():
     assert np.all(np.isfinite(numpy_of(zoned(x, training=True))))
 
 
+def zoneout_layers():
+    """NRNM (its fast path) and, where the backend can draw inside Keras's
+    loop, `keras.layers.RNN(NRNMCell)`: zoneout 0.5 on 16 units."""
+    layers = [NRNM(16, num_heads=2, zoneout=0.5, return_sequences=True,
+                   seed=3)]
+    if keras.backend.backend() != "jax":
+        layers.append(keras.layers.RNN(
+            NRNMCell(16, num_heads=2, zoneout=0.5, seed=3),
+            return_sequences=True))
+    return layers
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_zoneout_draws_a_fresh_mask_at_every_step(which):
+    layers = zoneout_layers()
+    if which >= len(layers):
+        pytest.skip("keras.layers.RNN(NRNMCell) refuses zoneout on JAX "
+                    "(test_zoneout_in_keras_rnn_loop_on_jax_is_refused)")
+    h = numpy_of(layers[which](random_inputs((4, 30, 3), seed=20),
+                               training=True))
+    kept = h[:, 1:] == h[:, :-1]  # (sample, step, unit): zoned out
+    # Every unit of every sequence kept its value at some steps and took a
+    # new one at others; none sat at its initial value, 0, all along.
+    assert kept.any(axis=1).all() and (~kept).any(axis=1).all()
+    assert not (h == 0).all(axis=1).any()
+    assert 0.4 < kept.mean() < 0.6
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX only")
+def test_zoneout_in_keras_rnn_loop_on_jax_is_refused():
+    rnn = keras.layers.RNN(NRNMCell(8, num_heads=2, zoneout=0.2),
+                           return_sequences=True)
+    x = random_inputs((2, 5, 3), seed=21)
+    rnn(x)  # inference: the expectation, no draw
+    with pytest.raises(ValueError, match="fresh mask at every step"):
+        rnn(x, training=True)
+
+
+def test_zoneout_at_inference_is_the_expectation():
+    x = random_inputs((2, 11, 4), seed=22)
+    layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
+                 zoneout=0.3, return_sequences=True)
+    layer(x)
+    randomize_weights(layer, seed=23)
+    np.testing.assert_allclose(
+        numpy_of(layer(x)), reference.nrnm_forward(layer.cell, x), atol=1e-5)
+
+
 def test_rnn_of_cell_equals_nrnm_layer():
     x = random_inputs((2, 9, 4), seed=16)
     layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,

@@ -181,7 +181,6 @@ def test_full_initial_state_any_phase(phases, seen, steps, window):
 @pytest.mark.parametrize("dropouts,training", [
     (dict(dropout=0.3), True),
     (dict(recurrent_dropout=0.3), True),
-    (dict(zoneout=0.2), True),
     (dict(memory_dropout=0.5), True),
     (dict(dropout=0.2, recurrent_dropout=0.2, zoneout=0.3,
           memory_dropout=0.4), False),
@@ -192,6 +191,59 @@ def test_dropout_and_zoneout(dropouts, training):
     x = random_inputs((3, 10, FEATURES), seed=9)
     mask = padding_mask("random", 3, 10, seed=9)
     assert_same(*both_paths(layer, x, mask, training=training))
+
+
+def fixed_zoneout_masks(cell, batch, seed, steps=64):
+    """Replace `cell.zoneout_masks` by one fixed table of keep-masks
+    `(steps, batch, 2, units)`, so that both paths use the same masks: the
+    fast path takes the rows of its whole timeline at once (step t at
+    position t: a fresh state, no padding), the cell path one row per
+    call, in order. Returns the table."""
+    rng = np.random.default_rng(seed)
+    table = (rng.random((steps, batch, 2, cell.units)) >= cell.zoneout
+             ).astype("float32")
+    calls = iter(table)
+
+    def zoneout_masks(shape, dtype):
+        if len(shape) == 3:  # (windows, batch, window): the fast path
+            windows, _, window = shape
+            rows = table[:windows * window].reshape(
+                windows, window, batch, 2, cell.units).swapaxes(1, 2)
+        else:  # (batch,): one step of the cell path
+            rows = next(calls)
+        keep_h, keep_c = (ops.convert_to_tensor(rows[..., i, :], dtype)
+                          for i in range(2))
+        return keep_h, keep_c if cell.backbone == "lstm" else None
+
+    cell.zoneout_masks = zoneout_masks
+    return table
+
+
+# Windows dividing the block and not, and one longer than
+# `MAX_UNROLLED_STEPS` (its steps in an inner loop).
+@pytest.mark.parametrize("backbone,window,steps", [
+    ("lstm", 3, 10), ("lstm", 2, 9), ("gru", 3, 10), ("simple", 18, 20)])
+def test_zoneout_paths_and_reference_agree_given_the_masks(backbone, window,
+                                                           steps):
+    layer = built_layer(4, 2, window, weights_seed=9, return_sequences=True,
+                        zoneout=0.4, backbone=backbone)
+    x = random_inputs((3, steps, FEATURES), seed=9)
+    table = fixed_zoneout_masks(layer.cell, 3, seed=4)
+    state = [ops.convert_to_tensor(s) for s in layer.get_initial_state(3)]
+    fast = layer.inner_loop(ops.convert_to_tensor(x), state, None,
+                            training=True)
+    layer.unroll = True  # the cell path calls the cell once per step
+    cell = keras.layers.RNN.inner_loop(layer, ops.convert_to_tensor(x), state,
+                                       None, training=True)
+    as_numpy = [(numpy_of(r[0]), numpy_of(r[1]), [numpy_of(s) for s in r[2]])
+                for r in (fast, cell)]
+    assert_same(*as_numpy)
+    expected = reference.nrnm_forward(layer.cell, x,
+                                      table[:steps].swapaxes(0, 1))
+    np.testing.assert_allclose(as_numpy[0][1], expected, atol=ATOL)
+    # The masks matter: without them (the expectation) the outputs differ.
+    assert not np.allclose(expected, reference.nrnm_forward(layer.cell, x),
+                           atol=1e-3)
 
 
 def random_config(rng):
@@ -233,6 +285,10 @@ def test_random_configs(draw):
     elif kind == 2:
         state = full_initial_state(layer, batch, seed=draw)
     training = bool(rng.integers(0, 2))
+    if training:
+        # The paths draw zoneout's per-step masks differently; they agree
+        # given the same masks (`test_zoneout_paths_and_reference_agree...`).
+        layer.cell.zoneout = 0.0
     assert_same(*both_paths(layer, x, mask, state, training),
                 return_sequences=config["return_sequences"])
 
@@ -240,7 +296,7 @@ def test_random_configs(draw):
 @pytest.mark.parametrize("variant", [
     dict(backbone="gru"),
     dict(memory_gates="separate"),
-    dict(backbone="simple", zoneout=0.2),
+    dict(backbone="simple"),  # with zoneout: test_zoneout_paths_and_reference_...
     dict(strides=(1, 2, 4), block_size=8),
     dict(attention=False),
     dict(backward_states=True),
@@ -332,9 +388,11 @@ def test_full_final_state_equals_rnn_of_cell(steps):
 @pytest.mark.parametrize("steps", [11, 12])
 def test_training_mode_equals_rnn_of_cell(steps):
     x = random_inputs((3, steps, FEATURES), seed=15)
+    # Zoneout's per-step masks are drawn differently by the two paths:
+    # test_zoneout_paths_and_reference_agree_given_the_masks.
     fast, cell = layer_pair(x, block_size=4, stride=2, window=3, dropout=0.3,
-                            recurrent_dropout=0.2, zoneout=0.2,
-                            memory_dropout=0.4, seed=3, return_sequences=True)
+                            recurrent_dropout=0.2, memory_dropout=0.4, seed=3,
+                            return_sequences=True)
     a = fast(x, training=True)
     b = cell(x, training=True)
     np.testing.assert_allclose(numpy_of(a), numpy_of(b), atol=ATOL)
