@@ -75,3 +75,12 @@ def test_check_input_spec_gives_keras_message():
     with pytest.raises(ValueError, match="expected axis -1 of input shape to "
                        "have value 3"):
         _keras_internals.check_input_spec(layer, np.ones((1, 4), "float32"))
+
+
+def test_stateless_scope_is_detected():
+    # NRNMCell refuses per-step zoneout draws inside one on JAX (where Keras
+    # runs the loop of keras.layers.RNN in a stateless scope:
+    # test_core.test_zoneout_in_keras_rnn_loop_on_jax_is_refused).
+    assert not _keras_internals.in_stateless_scope()
+    with keras.StatelessScope():
+        assert _keras_internals.in_stateless_scope()
