@@ -39,8 +39,9 @@ class BidirectionalNRNM(keras.layers.Layer):
             returns every step; `False` returns the forward last output and
             the backward final output.
         **kwargs: Any argument of `NRNM` (`block_size`, `stride`, `strides`,
-            `window`, `num_heads`, `attention`, `backbone`, `memory_dropout`,
-            `zoneout`, `layer_norm_epsilon`, the LSTM arguments), and the
+            `fusion_activation`, `window`, `num_heads`, `attention`,
+            `backbone`, `memory_dropout`, `zoneout`, `layer_norm_epsilon`,
+            the LSTM arguments), and the
             base layer's (`name`, `dtype`, `trainable`). The LSTM arguments
             configure the backward LSTM too.
 

@@ -50,7 +50,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         strides: Optional tuple of strides for the multi-scale dilated
             memory (Eq. 7, Fig. 4), e.g. `(1, 3, 5)`: one memory embedding per
             stride, each over `block_size // max(strides)` sampled steps, fused
-            by self-attention and a dense layer. Replaces `stride`; the
+            by self-attention and an FC layer (see `fusion_activation`).
+            Replaces `stride`; the
             largest stride must divide `block_size`, which is the largest
             stride's block. Default: `None` (single scale).
         window: Positive integer `win`, the memory is updated every `window`
@@ -91,6 +92,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             variance, so with very small inputs (a Keras `Embedding` starts
             at +-0.05) they amplify the first blocks' gradients; a larger
             epsilon (e.g. 1.0) bounds that. Default: 1e-5.
+        fusion_activation: Activation of the FC layer that fuses the
+            scales of the multi-scale memory (Eq. 7), anything
+            `keras.activations.get` accepts; it matters only with
+            `strides`. Default: `"relu"`, the paper's non-linear FC layer
+            (as Eq. 6's). Configs saved without this argument (before it
+            existed) load with `None`, the linear fusion they were built
+            with.
         activation: Activation of the cell candidate and output.
             Default: `"tanh"`.
         recurrent_activation: Activation of the gates, memory gate included.
@@ -169,6 +177,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         zoneout=0.0,
         memory_gates="tied",
         layer_norm_epsilon=1e-5,
+        fusion_activation="relu",
         activation="tanh",
         recurrent_activation="sigmoid",
         use_bias=True,
@@ -224,6 +233,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         )
         # Keras's own readers, each error naming the argument.
         readers = {
+            "fusion_activation": keras.activations.get,
             "activation": keras.activations.get,
             "recurrent_activation": keras.activations.get,
             "kernel_initializer": keras.initializers.get,
@@ -364,6 +374,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             unit_forget_bias=self.unit_forget_bias,
             gates=self.memory_gates,
             layer_norm_epsilon=self.layer_norm_epsilon,
+            fusion_activation=self.fusion_activation,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
             kernel_regularizer=self.kernel_regularizer,
@@ -686,6 +697,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "zoneout": self.zoneout,
             "memory_gates": self.memory_gates,
             "layer_norm_epsilon": self.layer_norm_epsilon,
+            "fusion_activation": keras.activations.serialize(
+                self.fusion_activation),
             "activation": keras.activations.serialize(self.activation),
             "recurrent_activation": keras.activations.serialize(
                 self.recurrent_activation
@@ -732,14 +745,16 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
 
 def with_legacy_defaults(config):
-    """`config` with the values that configs saved before version 0.2 (which
-    lack these keys) were built with: tied Eq. 9 gates, the memory
-    projection drawn by `kernel_initializer`, and the attention's output
-    projection."""
+    """`config` with the values that configs saved before these keys existed
+    (version 0.1, or before `fusion_activation` for that key) were built
+    with: tied Eq. 9 gates, the memory projection drawn by
+    `kernel_initializer`, the attention's output projection, and a linear
+    Eq. 7 fusion."""
     legacy = {
         "memory_gates": "tied",
         "attention_output_projection": True,
         "memory_projection_initializer": config.get(
             "kernel_initializer", "glorot_uniform"),
+        "fusion_activation": None,
     }
     return {**legacy, **config}

@@ -36,7 +36,9 @@ class NRNM(keras.layers.RNN):
         stride: Every `stride`-th hidden state of a block becomes a memory
             slot; must divide `block_size`. Default: 4.
         strides: Tuple of strides for the multi-scale dilated memory
-            (Eq. 7), e.g. `(1, 3, 5)`; replaces `stride`. Default: `None`.
+            (Eq. 7), e.g. `(1, 3, 5)`, one memory embedding per stride, fused
+            by self-attention and an FC layer (`fusion_activation`);
+            replaces `stride`. Default: `None`.
         window: The memory is updated every `window` steps. Default: 4.
         num_heads: Attention heads, must divide `units`. Default: 4.
         attention: `False` for the "NRNM w/o SA" ablation (Fig. 7).
@@ -55,6 +57,11 @@ class NRNM(keras.layers.RNN):
         layer_norm_epsilon: Epsilon of the memory's layer norms (Eq. 6);
             raise it (e.g. to 1.0) when the inputs are very small, such as a
             freshly initialised `Embedding`. Default: 1e-5.
+        fusion_activation: Activation of the FC layer that fuses the scales
+            of the multi-scale memory (Eq. 7); it matters only with
+            `strides`. Default: `"relu"`, the paper's non-linear FC layer
+            (as Eq. 6's); configs saved without this argument load with
+            `None` (linear), as they were built.
         activation: Activation of the candidate and output. Default: `"tanh"`.
         recurrent_activation: Activation of the gates, the memory gate
             included. Default: `"sigmoid"`.
@@ -152,6 +159,7 @@ class NRNM(keras.layers.RNN):
         zoneout=0.0,
         memory_gates="tied",
         layer_norm_epsilon=1e-5,
+        fusion_activation="relu",
         activation="tanh",
         recurrent_activation="sigmoid",
         use_bias=True,

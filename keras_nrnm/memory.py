@@ -316,7 +316,8 @@ class NonLocalMemory(keras.layers.Layer):
       the inputs of the last `s * num_slots` steps (keys and values), then
       residual layer norms and an FC layer: the embedding `M~^s`;
     - Eq. 7, with several strides: self-attention across the scales'
-      embeddings, concatenation per slot, and a dense map back to `units`;
+      embeddings, concatenation per slot, and an FC layer back to `units`
+      (with `fusion_activation`, ReLU by default, like Eq. 6's);
     - Eq. 9: the memory gates `G_i, G_f` from the block's inputs and the
       previous memory;
     - Eq. 8: `M_t = G_i * tanh(M~_t) + G_f * M_{t-win}`.
@@ -344,6 +345,11 @@ class NonLocalMemory(keras.layers.Layer):
             the old memory in Eq. 9) or `"separate"` (a channel map each,
             as in the authors' code). Default: `"tied"`.
         layer_norm_epsilon: Epsilon of the layer norms of Eq. 6.
+        fusion_activation: Activation of the FC layer that fuses the
+            scales (Eq. 7; only with several `strides`), anything
+            `keras.activations.get` accepts. Default: `"relu"`, the
+            paper's non-linear FC layer (as Eq. 6's); configs saved without
+            this argument load with `None` (linear), as they were built.
         kernel_initializer: Initializer for every dense kernel of the memory.
         bias_initializer: Initializer for every bias of the memory.
         kernel_regularizer: Regularizer for every dense kernel of the memory.
@@ -374,7 +380,8 @@ class NonLocalMemory(keras.layers.Layer):
     def __init__(self, units, block_size, strides=(4,), num_heads=4,
                  attention=True, attention_output_projection=True,
                  backward_states=False, unit_forget_bias=True,
-                 gates="tied", layer_norm_epsilon=1e-5, kernel_initializer="glorot_uniform",
+                 gates="tied", layer_norm_epsilon=1e-5,
+                 fusion_activation="relu", kernel_initializer="glorot_uniform",
                  bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
@@ -393,6 +400,8 @@ class NonLocalMemory(keras.layers.Layer):
         self.gate_layout = validation.one_of("gates", gates, GATE_LAYOUTS)
         self.layer_norm_epsilon = validation.positive_float(
             "layer_norm_epsilon", layer_norm_epsilon)
+        self.fusion_activation = validation.keras_object(
+            "fusion_activation", keras.activations.get, fusion_activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -427,14 +436,16 @@ class NonLocalMemory(keras.layers.Layer):
         for block in self.blocks:
             block.build()
         if len(self.strides) > 1:
-            # Eq. 7: fuse the scales by self-attention and a dense layer.
+            # Eq. 7: fuse the scales by self-attention and an FC layer, with
+            # a non-linear activation like Eq. 6's (`fusion_activation`).
             self.fusion_attention = keras.layers.MultiHeadAttention(
                 num_heads=self.num_heads, key_dim=d // self.num_heads,
                 name="fusion_attention", **_dense_kwargs(self))
             tokens = (None, n * len(self.strides), d)
             self.fusion_attention.build(tokens, tokens)
-            self.fusion = keras.layers.Dense(d, name="fusion",
-                                             **_dense_kwargs(self))
+            self.fusion = keras.layers.Dense(
+                d, activation=self.fusion_activation, name="fusion",
+                **_dense_kwargs(self))
             self.fusion.build((None, n, d * len(self.strides)))
         # Eq. 9: W_im, W_fm act on [x_{t-k+1..t}, M_{t-win}]. A dense map of
         # that whole block to the whole memory would need (k+n)*n*d^2 weights
@@ -512,7 +523,8 @@ class NonLocalMemory(keras.layers.Layer):
 
     def fuse(self, embeddings):
         """Eq. 7: self-attention across the scales' slots, concatenation per
-        slot, and a dense map back to `units`."""
+        slot, and the FC layer `fusion` (with `fusion_activation`) back to
+        `units`."""
         if len(embeddings) == 1:
             return embeddings[0]
         tokens = ops.concatenate(embeddings, axis=1)  # (batch, N*l, d)
@@ -585,10 +597,13 @@ class NonLocalMemory(keras.layers.Layer):
             backward_states=self.backward_states,
             unit_forget_bias=self.unit_forget_bias, gates=self.gate_layout,
             layer_norm_epsilon=self.layer_norm_epsilon,
+            fusion_activation=keras.activations.serialize(
+                self.fusion_activation),
             **_serialized_init_reg(self))
         return config
 
     @classmethod
     def from_config(cls, config):
-        # Configs saved before `gates` existed describe the tied layout.
-        return cls(**{"gates": "tied", **config})
+        # Configs saved before `gates` existed describe the tied layout;
+        # those saved before `fusion_activation`, a linear Eq. 7 fusion.
+        return cls(**{"gates": "tied", "fusion_activation": None, **config})

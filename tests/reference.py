@@ -7,6 +7,7 @@ rebuilds each memory block from the step numbers of Sec. 3.2. It reads the
 layer's weights and runs in float64.
 """
 
+import keras
 import numpy as np
 
 from keras_nrnm._keras_internals import attention_projections
@@ -24,6 +25,23 @@ def layer_norm(x, gamma, beta, eps=1e-5):
 
 def _f(v):
     return np.asarray(v, dtype="float64")
+
+
+# Activations by the name Keras serializes them under, in NumPy.
+ACTIVATIONS = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "sigmoid": sigmoid,
+}
+
+
+def activation(function):
+    """The NumPy twin of a Keras activation (a function or its name)."""
+    name = keras.activations.serialize(keras.activations.get(function))
+    if name not in ACTIVATIONS:
+        raise NotImplementedError(f"No NumPy reference for activation {name!r}")
+    return ACTIVATIONS[name]
 
 
 def attention_weights(projections, heads):
@@ -78,6 +96,9 @@ def cell_weights(cell):
         w["fusion_attention"] = attention_weights(
             attention_projections(mem.fusion_attention), mem.num_heads)
         w["W_fuse"], w["b_fuse"] = _f(mem.fusion.kernel), _f(mem.fusion.bias)
+        # The cell's setting, not the dense layer's: a layer that ignored it
+        # would fail the comparison.
+        w["fuse_activation"] = activation(cell.fusion_activation)
     d = cell.units
     if cell.use_bias:
         w["b"] = _f(cell.bias)
@@ -121,7 +142,8 @@ def scale_embedding(w, hidden_units, input_units, valid_hidden, valid_inputs):
 
 
 def fuse(w, embeddings):
-    """Eq. 7: self-attention over all scales' slots, concat per slot, FC."""
+    """Eq. 7: self-attention over all scales' slots, concat per slot, FC
+    (with its activation, ReLU by default like Eq. 6's)."""
     if len(embeddings) == 1:
         return embeddings[0]
     tokens = np.concatenate(embeddings)
@@ -130,7 +152,7 @@ def fuse(w, embeddings):
     slots = len(embeddings[0])
     per_slot = np.concatenate(np.split(fused, len(embeddings)), axis=1)
     assert per_slot.shape[0] == slots
-    return per_slot @ w["W_fuse"] + w["b_fuse"]
+    return w["fuse_activation"](per_slot @ w["W_fuse"] + w["b_fuse"])
 
 
 def memory_update(w, hidden, inputs, memory, t, block_size, strides,

@@ -70,6 +70,12 @@ BAD_ARGUMENTS = [
     (dict(units=8, activation="tanhh"), ValueError,
      "Argument `activation` could not be interpreted"),
     (dict(units=8, recurrent_activation=3), ValueError, "recurrent_activation=3"),
+    (dict(units=8, fusion_activation="rleu"), ValueError,
+     "Argument `fusion_activation` could not be interpreted"),
+    (dict(units=8, block_size=4, strides=(1, 2), fusion_activation=3),
+     ValueError, "fusion_activation=3"),
+    (dict(units=8, block_size=4, strides=(1, 2), fusion_activation=["relu"]),
+     ValueError, "fusion_activation=['relu']"),
     (dict(units=8, kernel_initializer="glorot"), ValueError,
      "Argument `kernel_initializer` could not be interpreted"),
     (dict(units=8, kernel_regularizer="l3"), ValueError, "kernel_regularizer='l3'"),
@@ -117,6 +123,9 @@ def test_bidirectional_checks_its_arguments():
         BidirectionalNRNM(8, return_sequences="yes")
     with pytest.raises(TypeError, match=r"backbone=\['lstm'\]"):
         BidirectionalNRNM(8, backbone=["lstm"])
+    with pytest.raises(ValueError, match="fusion_activation='rleu'"):
+        BidirectionalNRNM(8, strides=(1, 2), block_size=4,
+                          fusion_activation="rleu")
     with pytest.raises(ValueError, match="units=0"):
         BidirectionalNRNM(0)
 
@@ -126,6 +135,9 @@ def test_memory_layer_checks_its_arguments():
         NonLocalMemory(8, block_size=4, strides=(0,))
     with pytest.raises(ValueError, match="`num_heads` must divide `units`"):
         NonLocalMemory(6, block_size=4, num_heads=4)
+    with pytest.raises(ValueError, match="Argument `fusion_activation` could "
+                                         "not be interpreted"):
+        NonLocalMemory(8, block_size=4, strides=(1, 2), fusion_activation="x")
 
 
 def test_wrong_input_rank_dtype_and_width():

@@ -86,9 +86,17 @@ def test_saved_model_predicts_identically(name, tmp_path):
     (NRNM, dict(units=8, backbone="simple", num_heads=2)),
     (NRNM, dict(units=8, num_heads=2, attention_output_projection=False)),
     (NRNM, dict(units=8, num_heads=2, memory_gates="separate")),
+    (NRNM, dict(units=8, block_size=4, strides=(1, 2), num_heads=2,
+                fusion_activation="tanh")),
+    (NRNMCell, dict(units=4, block_size=4, strides=(1, 2), num_heads=1,
+                    fusion_activation="linear")),
+    (NonLocalMemory, dict(units=4, block_size=4, strides=(1, 2), num_heads=2,
+                          fusion_activation="gelu")),
     (BidirectionalNRNM, dict(units=8, block_size=4, stride=2, num_heads=2,
                              zoneout=0.1, layer_norm_epsilon=0.5,
                              return_sequences=False)),
+    (BidirectionalNRNM, dict(units=8, block_size=4, strides=(1, 2),
+                             num_heads=2, fusion_activation="sigmoid")),
 ])
 def test_config_round_trip_is_exact(cls, kwargs):
     layer = cls(**kwargs)
@@ -105,6 +113,67 @@ def test_config_round_trip_is_exact(cls, kwargs):
             assert config[name] == value, name
         if isinstance(value, tuple):
             assert tuple(config[name]) == value, name
+
+
+def _without_key(config, key):
+    """`config` (nested dicts and lists) without `key` anywhere."""
+    if isinstance(config, dict):
+        return {k: _without_key(v, key) for k, v in config.items() if k != key}
+    if isinstance(config, list):
+        return [_without_key(v, key) for v in config]
+    return config
+
+
+def test_files_saved_without_fusion_activation_load_the_linear_fusion(tmp_path):
+    # Before `fusion_activation`, Eq. 7's fusion was linear and configs had
+    # no such key. Such a file (a model with a linear fusion, the key
+    # removed from its configs) loads linear and predicts as it did, though
+    # new layers default to ReLU.
+    import json
+    import zipfile
+
+    inputs = keras.Input((STEPS, FEATURES))
+    outputs = NRNM(8, block_size=6, strides=(1, 2, 3), window=2, num_heads=2,
+                   return_sequences=True, fusion_activation=None,
+                   name="nrnm")(inputs)
+    outputs = BidirectionalNRNM(8, block_size=4, strides=(1, 2), window=2,
+                                num_heads=2, fusion_activation=None,
+                                name="bi")(outputs)
+    model = keras.Model(inputs, outputs)
+    randomize_weights(model, seed=5)
+    x = random_inputs((3, STEPS, FEATURES), seed=5)
+    expected = ops.convert_to_numpy(model(x))
+    path, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
+    model.save(str(path))
+    with zipfile.ZipFile(path) as new, zipfile.ZipFile(old_path, "w") as old:
+        for item in new.infolist():
+            data = new.read(item)
+            if item.filename == "config.json":
+                assert b'"fusion_activation"' in data
+                data = json.dumps(_without_key(json.loads(data),
+                                               "fusion_activation")).encode()
+            old.writestr(item, data)
+    loaded = keras.saving.load_model(str(old_path))
+    np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), expected)
+    for layer in (loaded.get_layer("nrnm"),
+                  loaded.get_layer("bi").forward_layer):
+        assert layer.get_config()["fusion_activation"] == "linear"
+        fusion = layer.cell.memory.fusion
+        assert keras.activations.serialize(fusion.activation) == "linear"
+    # The same for each class's own config, and the default is ReLU.
+    for cls, kwargs in [
+            (NRNM, dict(units=8, strides=(1, 2), block_size=4, num_heads=2)),
+            (NRNMCell, dict(units=8, strides=(1, 2), block_size=4,
+                            num_heads=2)),
+            (BidirectionalNRNM, dict(units=8, strides=(1, 2), block_size=4,
+                                     num_heads=2)),
+            (NonLocalMemory, dict(units=8, strides=(1, 2), block_size=4,
+                                  num_heads=2))]:
+        config = cls(**kwargs).get_config()
+        assert config["fusion_activation"] == "relu", cls.__name__
+        del config["fusion_activation"]
+        legacy = cls.from_config(config).get_config()
+        assert legacy["fusion_activation"] == "linear", cls.__name__
 
 
 def test_files_saved_by_version_0_1_load_and_predict_the_same():

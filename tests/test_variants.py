@@ -2,6 +2,7 @@
 "NRNM w/o SA" (Fig. 7), checked against the NumPy reference and by the
 behaviour that sets each apart."""
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -13,11 +14,15 @@ import reference
 pytestmark = pytest.mark.core
 
 
+# The multi-scale rows fuse with the default `fusion_activation="relu"`
+# (Eq. 7's non-linear FC layer), unless they name another.
 @pytest.mark.parametrize("kwargs,steps", [
     (dict(block_size=10, strides=(1, 3, 5), window=4), 13),
     (dict(block_size=4, strides=(2, 1), window=3), 7),
     (dict(block_size=6, stride=3, window=2, attention=False), 9),
     (dict(block_size=6, strides=(1, 3), window=5, attention=False), 11),
+    (dict(block_size=4, strides=(1, 2), window=2, fusion_activation=None), 9),
+    (dict(block_size=4, strides=(1, 2), window=2, fusion_activation="tanh"), 9),
 ])
 def test_variant_matches_numpy_reference(kwargs, steps):
     layer = NRNM(8, num_heads=2, return_sequences=True, **kwargs)
@@ -71,6 +76,47 @@ def test_multiscale_memory_shape_and_weights():
     assert len(memory.blocks) == 3
     assert [b.num_units for b in memory.blocks] == [2 + 2, 2 + 6, 2 + 10]
     assert memory.fusion.kernel.shape == (3 * 8, 8)
+
+
+def test_fusion_is_a_non_linear_fc_layer():
+    # Eq. 7's f_fc-layer is Eq. 6's "fully-connected layer (with non-linear
+    # activation function)": ReLU by default. With the same weights, the
+    # linear fusion (what configs saved before `fusion_activation` load as)
+    # is its pre-activation, and the outputs differ after the first update.
+    kwargs = dict(block_size=10, strides=(1, 3, 5), window=4, num_heads=2,
+                  return_sequences=True)
+    x = random_inputs((2, 13, 3), seed=21)
+    relu = NRNM(8, **kwargs)
+    linear = NRNM(8, fusion_activation=None, **kwargs)
+    assert keras.activations.serialize(relu.fusion_activation) == "relu"
+    for layer in (relu, linear):
+        layer(x)
+        randomize_weights(layer, seed=21)
+    embeddings = [random_inputs((2, 2, 8), seed=s) for s in (1, 2, 3)]
+    fused_relu = ops.convert_to_numpy(relu.cell.memory.fuse(embeddings))
+    fused_linear = ops.convert_to_numpy(linear.cell.memory.fuse(embeddings))
+    assert (fused_linear < -0.1).any() and (fused_linear > 0.1).any()
+    np.testing.assert_allclose(fused_relu, np.maximum(fused_linear, 0.0),
+                               atol=1e-6)
+    out_relu = ops.convert_to_numpy(relu(x))
+    out_linear = ops.convert_to_numpy(linear(x))
+    # The first update follows step 3: before it, no fusion was used.
+    np.testing.assert_array_equal(out_relu[:, :4], out_linear[:, :4])
+    assert np.abs(out_relu[:, 4:] - out_linear[:, 4:]).max() > 1e-3
+
+
+def test_fusion_activation_matters_only_with_strides():
+    kwargs = dict(block_size=4, stride=2, window=2, num_heads=2,
+                  return_sequences=True)
+    x = random_inputs((2, 9, 3), seed=22)
+    relu = NRNM(8, **kwargs)
+    linear = NRNM(8, fusion_activation=None, **kwargs)
+    for layer in (relu, linear):
+        layer(x)
+        randomize_weights(layer, seed=22)
+    assert not hasattr(relu.cell.memory, "fusion")
+    np.testing.assert_array_equal(ops.convert_to_numpy(relu(x)),
+                                  ops.convert_to_numpy(linear(x)))
 
 
 def test_without_self_attention_uses_a_linear_map():
