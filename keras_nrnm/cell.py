@@ -415,13 +415,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         `zoneout`) where it keeps its previous one. `shape` is the leading
         shape: `(batch,)` for one step (`call`), `(windows, batch, window)`
         for a whole timeline (the fast path). Returns `(keep_h, keep_c)`,
-        each `shape + (units,)`; `keep_c` is `None` for the backbones
-        without a cell state."""
+        each `shape + (units,)`, or `(keep_h,)` for the backbones without a
+        cell state."""
         states = 2 if self.backbone == "lstm" else 1
         noise = keras.random.uniform(tuple(shape) + (states, self.units),
                                      dtype=dtype, seed=self.seed_generator)
-        keep = ops.unstack(ops.cast(noise >= self.zoneout, dtype), axis=-2)
-        return keep[0], (keep[1] if states == 2 else None)
+        return tuple(ops.unstack(ops.cast(noise >= self.zoneout, dtype),
+                                 axis=-2))
 
     # Eq. 5, 10-13: the only home of the step equations ---------------------
     # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
@@ -523,7 +523,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         step from `x W + b` (`input_terms`), the memory term (`memory_term`)
         and the previous state. `h_in` is `h_tm1` after recurrent dropout;
         `zoneout_keep` is this step's `zoneout_masks` in training, `None`
-        at inference. Returns `(h_t, c_t)`."""
+        or empty at inference. Returns `(h_t, c_t)`."""
         act, rec_act = self.activation, self.recurrent_activation
         if self.backbone == "lstm":
             z = x_gates + ops.matmul(h_in, self.recurrent_kernel)
@@ -547,10 +547,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             c = c_tm1
         if not self.zoneout:
             return h, c
-        keep_h, keep_c = zoneout_keep or (None, None)
-        h = self.zoneout_step(h, h_tm1, keep_h)
+        keep = zoneout_keep or (None, None)
+        h = self.zoneout_step(h, h_tm1, keep[0])
         if self.backbone == "lstm":
-            c = self.zoneout_step(c, c_tm1, keep_c)
+            c = self.zoneout_step(c, c_tm1, keep[1])
         return h, c
 
     def zoneout_step(self, new, old, keep):

@@ -189,9 +189,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # whose loops cannot advance the seed generator).
     zoneout_keep = ()
     if training and cell.zoneout > 0:
-        zoneout_keep = tuple(
-            keep for keep in cell.zoneout_masks((num_windows, batch, win), dtype)
-            if keep is not None)
+        zoneout_keep = cell.zoneout_masks((num_windows, batch, win), dtype)
 
     def timeline_row(position, sample):
         """Row of (position, sample) in the timeline's layout flattened."""
@@ -274,11 +272,10 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         memory_read = memory if memory_mask is None else memory * memory_mask
         memory_term = cell.memory_term(x_memory, memory_read)
 
-        def step(h, c, x_gates, memory_term, is_active, *keep):
+        def step(h, c, x_gates, memory_term, is_active, *zoneout_keep):
             h_in = h if recurrent_mask is None else h * recurrent_mask
-            keep = (tuple(keep) + (None,))[:2] if keep else None
             h_new, c_new = cell.recurrent_step(x_gates, memory_term, h, c,
-                                               h_in, keep)
+                                               h_in, zoneout_keep)
             if every_step_real:
                 return h_new, c_new
             return (ops.where(is_active, h_new, h),

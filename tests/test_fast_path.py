@@ -211,9 +211,9 @@ def fixed_zoneout_masks(cell, batch, seed, steps=64):
                 windows, window, batch, 2, cell.units).swapaxes(1, 2)
         else:  # (batch,): one step of the cell path
             rows = next(calls)
-        keep_h, keep_c = (ops.convert_to_tensor(rows[..., i, :], dtype)
-                          for i in range(2))
-        return keep_h, keep_c if cell.backbone == "lstm" else None
+        states = 2 if cell.backbone == "lstm" else 1
+        return tuple(ops.convert_to_tensor(rows[..., i, :], dtype)
+                     for i in range(states))
 
     cell.zoneout_masks = zoneout_masks
     return table
