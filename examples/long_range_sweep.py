@@ -5,10 +5,11 @@ seed of `long_range_memory.py`, one run after the other, then the table.
     python examples/long_range_sweep.py --summary-only  # only the table
 
 Runs go in the order that decides the page's claims first: NRNM against the
-same-width LSTM at the longest adding length and copy delay, one seed, then
-the other seeds, then the shorter lengths, then the other models. A run
-whose `metrics.json` says it finished is skipped, and an interrupted one
-resumes after its last evaluation, so the sweep can be stopped and started
+same-width LSTM at adding T = 400 and copy delay 100, one seed, then the
+other seeds (adding first), then the shorter lengths, then the other
+models, then the remaining lengths. A run whose `metrics.json` says it
+finished is skipped, and an interrupted one resumes after its last
+evaluation, so the sweep can be stopped and started
 at will. Each run is
 
     python examples/long_range_memory.py --task <t> --length <n> \\
@@ -50,8 +51,11 @@ COLOURS = {"nrnm": "tab:red", "lstm": "tab:blue", "lstm_matched": "tab:purple",
 
 
 def grid(seeds=SEEDS):
-    """(task, length, model, seed) in the order that decides most first."""
-    longest = [("adding", 400), ("copy", 100)]
+    """(task, length, model, seed) in the order that decides most first:
+    NRNM and the same-width LSTM at the issue's targets (adding T = 400,
+    copy delay 100), seed 0, then the other seeds of adding, then of copy;
+    the shorter lengths; the other models; the remaining lengths."""
+    targets = [("adding", 400), ("copy", 100)]
     shorter = [("adding", 200), ("copy", 50)]
     rest = [("adding", 100), ("copy", 200)]
     order = []
@@ -65,10 +69,11 @@ def grid(seeds=SEEDS):
                         order.append(run)
 
     pair = ("nrnm", "lstm")
-    add(longest, pair, seeds[:1])
-    add(longest, pair, seeds[1:])
+    add(targets, pair, seeds[:1])
+    for cell in targets:
+        add([cell], pair, seeds[1:])
     add(shorter, pair, seeds)
-    add(longest + shorter, MODELS[2:], seeds)
+    add(targets + shorter, MODELS[2:], seeds)
     add(rest, MODELS, seeds)
     return order
 
