@@ -29,6 +29,11 @@ that happened ("steps to solve") is the result, with the learning curve.
 Models (`--model`), each with `--units` units (default 64):
 
 - `nrnm`: `keras_nrnm.NRNM(units)` with its defaults;
+- `nrnm_chrono`: the same, with the memory's gates (Eq. 9) started by
+  chrono initialisation (Tallec & Ollivier 2018): forget-gate biases drawn as
+  `log(U(1, U_max - 1))`, `U_max` the memory updates in a sequence, and
+  input-gate biases their negatives, instead of 1 and 0 (an experiment of
+  the "Long-range memory" page, not a default);
 - `lstm`: `keras.layers.LSTM(units)`, the same width;
 - `lstm_matched`: an LSTM widened to NRNM's parameter count;
 - `transformer`: what users pick instead for long sequences: a causal
@@ -53,7 +58,7 @@ import _common  # the examples' shared plumbing: a script's folder is on sys.pat
 import numpy as np
 
 TASKS = ("adding", "copy")
-MODELS = ("nrnm", "lstm", "lstm_matched", "transformer")
+MODELS = ("nrnm", "lstm", "lstm_matched", "transformer", "nrnm_chrono")
 # Solved: validation MSE below (adding), validation recall above (copy).
 SOLVED_MSE = 0.01
 SOLVED_RECALL = 0.9
@@ -133,8 +138,11 @@ def build_model(task, length, model, units):
     features = 2 if task == "adding" else COPY_CLASSES
     every_step = task == "copy"
     inputs = keras.Input((steps, features))
-    if model == "nrnm":
-        x = NRNM(units, return_sequences=every_step, name="nrnm")(inputs)
+    if model in ("nrnm", "nrnm_chrono"):
+        layer = NRNM(units, return_sequences=every_step, name="nrnm")
+        x = layer(inputs)
+        if model == "nrnm_chrono":
+            chrono_memory_gates(layer, steps // layer.window)
     elif model in ("lstm", "lstm_matched"):
         if model == "lstm_matched":
             units = matched_lstm_units(task, length, units)
@@ -153,6 +161,21 @@ def build_model(task, length, model, units):
         outputs = keras.layers.Dense(COPY_CLASSES, activation="softmax",
                                      name="symbol")(x)
     return keras.Model(inputs, outputs, name=f"{model}_{task}")
+
+
+def chrono_memory_gates(layer, updates, seed=None):
+    """Chrono initialisation (Tallec & Ollivier 2018) of the memory gates of
+    Eq. 9 of a built `NRNM` layer: forget-gate biases `log(U(1, updates -
+    1))`, so that the memory's characteristic times spread up to the number
+    of memory updates in a sequence, and input-gate biases their negatives.
+    The seed is Keras's (`keras.utils.set_random_seed`) unless given."""
+    import keras
+
+    gate_bias = layer.cell.memory.gate_bias  # (2, slots, units): G_i, G_f
+    low, high = 1.0, max(2.0, updates - 1.0)
+    forget = keras.ops.log(keras.random.uniform(
+        tuple(gate_bias.shape[1:]), low, high, seed=seed))
+    gate_bias.assign(keras.ops.stack([-forget, forget]))
 
 
 def transformer_encoder(inputs, steps, width, blocks=2, heads=4):

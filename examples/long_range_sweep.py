@@ -33,7 +33,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LENGTHS = {"adding": (100, 200, 400), "copy": (50, 100, 200)}
-MODELS = ("nrnm", "lstm", "lstm_matched", "transformer")
+# The models of the table, in its order; `nrnm_chrono` is an experiment.
+MODELS = ("nrnm", "lstm", "lstm_matched", "transformer", "nrnm_chrono")
 SEEDS = (0, 1, 2)
 FIGURE = "long_range_curves.png"
 # What `--publish` writes into the repository: the finished runs' results
@@ -47,7 +48,7 @@ PUBLISHED_FIGURE = os.path.join(REPO, "docs", "img", FIGURE)
 TABLE_START = "<!-- table: examples/long_range_sweep.py --publish -->"
 TABLE_END = "<!-- end of table -->"
 COLOURS = {"nrnm": "tab:red", "lstm": "tab:blue", "lstm_matched": "tab:purple",
-           "transformer": "tab:green"}
+           "transformer": "tab:green", "nrnm_chrono": "tab:orange"}
 
 
 def grid(seeds=SEEDS):
@@ -70,11 +71,13 @@ def grid(seeds=SEEDS):
 
     pair = ("nrnm", "lstm")
     add(targets, pair, seeds[:1])
-    for cell in targets:
-        add([cell], pair, seeds[1:])
+    add(targets[:1], pair, seeds[1:])
+    # What might make the memory reach the copy task (not solved by either).
+    add(targets[1:], ("nrnm_chrono",), seeds[:1])
+    add(targets[1:], pair, seeds[1:])
     add(shorter, pair, seeds)
-    add(targets + shorter, MODELS[2:], seeds)
-    add(rest, MODELS, seeds)
+    add(targets + shorter, ("lstm_matched", "transformer"), seeds)
+    add(rest, MODELS[:4], seeds)
     return order
 
 

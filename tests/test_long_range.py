@@ -398,3 +398,20 @@ def test_page_table_is_the_published_results(sweep):
         assert result["finished"]
         assert len(result["curve"]["step"]) == len(
             result["curve"]["validation"])
+
+
+def test_chrono_memory_gates(lr):
+    """`nrnm_chrono`: the memory's forget-gate biases lie in
+    [log 1, log(updates - 1)], the input-gate biases are their negatives,
+    and the default model keeps 0 and 1."""
+    chrono = lr.build_model("copy", 10, "nrnm_chrono", 8)
+    plain = lr.build_model("copy", 10, "nrnm", 8)
+    updates = (10 + 20) // 4
+    bias = np.asarray(chrono.get_layer("nrnm").cell.memory.gate_bias.numpy())
+    assert bias.shape == (2, 2, 8)
+    assert (bias[1] >= 0).all() and (bias[1] <= np.log(updates - 1)).all()
+    assert bias[1].std() > 0.1  # drawn, not constant
+    np.testing.assert_allclose(bias[0], -bias[1])
+    default = np.asarray(plain.get_layer("nrnm").cell.memory.gate_bias.numpy())
+    np.testing.assert_allclose(default[0], 0.0)
+    np.testing.assert_allclose(default[1], 1.0)
