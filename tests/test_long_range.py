@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from test_examples import _env  # the example runs' environment
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 STOP_ENV = "KERAS_NRNM_EXAMPLES_STOP_AFTER_EPOCH"
@@ -206,18 +208,6 @@ def test_transformer_positions_and_causality(lr):
 
 
 # Runs end to end ----------------------------------------------------------
-def _env(**extra):
-    env = dict(os.environ)
-    env.pop(STOP_ENV, None)
-    env.setdefault("KERAS_BACKEND", "tensorflow")
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the example quiets the backend
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
-                       if p])
-    env.update(extra)
-    return env
-
-
 def run_example(output_dir, *args, env=None, expect=0):
     """`long_range_memory.py --quick --units 8 --output-dir output_dir
     *args` in a subprocess; its stdout."""
