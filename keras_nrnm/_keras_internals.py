@@ -14,7 +14,8 @@ __all__ = ["DropoutRNNCell", "attention_projections",
 
 # `DropoutRNNCell`: `keras.layers.RNN.call` makes a cell's dropout masks once
 # per sequence (and resets them) only for cells that are instances of it;
-# NRNMCell's zoneout and memory-dropout masks ride on the same hooks.
+# NRNMCell's memory-dropout mask rides on the same hooks (zoneout draws a
+# fresh mask at every step instead: `NRNMCell.zoneout_masks`).
 
 
 def attention_projections(layer):
@@ -40,7 +41,7 @@ def rnn_loop(step, inputs, initial_states, input_length):
 
 def prepare_dropout_masks(layer, first_step, initial_state):
     """What `keras.layers.RNN.call` does before its loop: make the cell's
-    dropout (and, through `NRNMCell.get_recurrent_dropout_mask`, zoneout and
+    dropout (and, through `NRNMCell.get_recurrent_dropout_mask`, the
     memory-dropout) masks for this sequence. The tests use it to run
     `RNN.inner_loop` and `NRNM.inner_loop` with the same masks."""
     layer._maybe_config_dropout_masks(layer.cell, first_step, initial_state)

@@ -51,9 +51,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             memory (Eq. 7, Fig. 4), e.g. `(1, 3, 5)`: one memory embedding per
             stride, each over `block_size // max(strides)` sampled steps, fused
             by self-attention and an FC layer (see `fusion_activation`).
-            Replaces `stride`; the
-            largest stride must divide `block_size`, which is the largest
-            stride's block. Default: `None` (single scale).
+            Replaces `stride`; the largest stride must divide `block_size`,
+            which is the largest stride's block. Default: `None` (single
+            scale).
         window: Positive integer `win`, the memory is updated every `window`
             steps (after steps `win-1, 2*win-1, ...`). Default: 4.
         num_heads: Positive integer dividing `units`, attention heads.

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.core
 
 def test_rnn_makes_masks_for_dropout_rnn_cells():
     # keras.layers.RNN resets and makes a cell's masks once per sequence
-    # only for DropoutRNNCell instances; NRNMCell's zoneout masks use that.
+    # only for DropoutRNNCell instances; NRNMCell's memory-dropout mask uses
+    # that.
     from keras.src.layers.rnn import rnn as rnn_module
 
     assert "DropoutRNNCell" in inspect.getsource(rnn_module.RNN), (
