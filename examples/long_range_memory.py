@@ -275,10 +275,16 @@ def training_batches(args, first_step):
     return Batches()
 
 
-def solved(task, logs):
-    if task == "adding":
-        return logs.get("val_loss", math.inf) < SOLVED_MSE
-    return logs.get("val_recall", 0.0) > SOLVED_RECALL
+def validation_key(task):
+    """The log entry that decides "solved": validation MSE or recall."""
+    return "val_loss" if task == "adding" else "val_recall"
+
+
+def is_solved(task, value):
+    """Whether a validation score meets the task's threshold."""
+    if value is None or math.isnan(value):
+        return False
+    return value < SOLVED_MSE if task == "adding" else value > SOLVED_RECALL
 
 
 def stop_when_solved_callback(task):
@@ -286,7 +292,7 @@ def stop_when_solved_callback(task):
 
     class StopWhenSolved(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if solved(task, logs or {}):
+            if is_solved(task, (logs or {}).get(validation_key(task))):
                 self.model.stop_training = True
 
     return StopWhenSolved()
@@ -298,19 +304,16 @@ def learning_curve(args):
     from _common.runs import read_log
 
     log = read_log(args)
-    key = "val_loss" if args.task == "adding" else "val_recall"
     steps = [(epoch + 1) * args.eval_every for epoch in log.get("epoch", [])]
-    return {"step": steps, "validation": log.get(key, []),
+    return {"step": steps, "validation": log.get(validation_key(args.task), []),
             "validation_loss": log.get("val_loss", []),
             "loss": log.get("loss", [])}
 
 
 def steps_to_solve(args, curve):
-    threshold_met = (
-        (lambda v: v < SOLVED_MSE) if args.task == "adding"
-        else (lambda v: v > SOLVED_RECALL))
+    """The first evaluated step whose validation score met the threshold."""
     for step, value in zip(curve["step"], curve["validation"]):
-        if threshold_met(value):
+        if is_solved(args.task, value):
             return step
     return None
 
