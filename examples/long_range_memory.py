@@ -38,7 +38,11 @@ Models (`--model`), each with `--units` units (default 64):
 - `lstm_matched`: an LSTM widened to NRNM's parameter count;
 - `transformer`: what users pick instead for long sequences: a causal
   Transformer encoder (`keras.layers.MultiHeadAttention`, 2 blocks of width
-  `units`, learned positions), with a similar parameter count.
+  `units`, sinusoidal positions), with a similar parameter count;
+- `nrnm_k<block>s<stride>w<window>` (and `nrnm_chrono_k...`): NRNM with
+  its own memory schedule, e.g. `nrnm_k16s2w16` for `block_size=16,
+  stride=2, window=16`: fewer memory updates between the two ends of a
+  dependency (the "Long-range memory" page's third measurement).
 
 A run writes `<--output-dir>/metrics.json` and resumes after its last
 evaluation if interrupted (`keras.callbacks.BackupAndRestore`; every batch is
@@ -51,6 +55,7 @@ its figure.
 import argparse
 import math
 import os
+import re
 import sys
 import time
 
@@ -59,6 +64,9 @@ import numpy as np
 
 TASKS = ("adding", "copy")
 MODELS = ("nrnm", "lstm", "lstm_matched", "transformer", "nrnm_chrono")
+# An NRNM model with its own memory schedule: `nrnm_k16s2w16` is
+# `NRNM(units, block_size=16, stride=2, window=16)` (also `nrnm_chrono_...`).
+NRNM_SCHEDULE = re.compile(r"^(nrnm|nrnm_chrono)_k(\d+)s(\d+)w(\d+)$")
 # Solved: validation MSE below (adding), validation recall above (copy).
 SOLVED_MSE = 0.01
 SOLVED_RECALL = 0.9
@@ -129,6 +137,22 @@ def validation_set(task, length, seed):
 
 
 # The models ---------------------------------------------------------------
+def model_kind(model):
+    """`(kind, NRNM schedule keywords)`: `kind` one of `MODELS`; the schedule
+    is empty except for the `nrnm_k<block>s<stride>w<window>` variants."""
+    if model in MODELS:
+        return model, {}
+    match = NRNM_SCHEDULE.match(model)
+    if not match:
+        raise ValueError(
+            f"Argument `model` must be one of {MODELS} or an NRNM with its "
+            "own schedule, `nrnm_k<block>s<stride>w<window>` (also after "
+            f"`nrnm_chrono`). Received: model={model!r}")
+    kind, block, stride, window = match.groups()
+    return kind, {"block_size": int(block), "stride": int(stride),
+                  "window": int(window)}
+
+
 def build_model(task, length, model, units):
     import keras
 
@@ -138,23 +162,22 @@ def build_model(task, length, model, units):
     features = 2 if task == "adding" else COPY_CLASSES
     every_step = task == "copy"
     inputs = keras.Input((steps, features))
-    if model in ("nrnm", "nrnm_chrono"):
-        layer = NRNM(units, return_sequences=every_step, name="nrnm")
+    kind, schedule = model_kind(model)
+    if kind in ("nrnm", "nrnm_chrono"):
+        layer = NRNM(units, return_sequences=every_step, name="nrnm",
+                     **schedule)
         x = layer(inputs)
-        if model == "nrnm_chrono":
+        if kind == "nrnm_chrono":
             chrono_memory_gates(layer, steps // layer.window)
-    elif model in ("lstm", "lstm_matched"):
-        if model == "lstm_matched":
+    elif kind in ("lstm", "lstm_matched"):
+        if kind == "lstm_matched":
             units = matched_lstm_units(task, length, units)
         x = keras.layers.LSTM(units, return_sequences=every_step,
                               name="lstm")(inputs)
-    elif model == "transformer":
+    else:  # "transformer"
         x = transformer_encoder(inputs, steps, units)
         if not every_step:
             x = x[:, -1]  # causal: the last position has seen every step
-    else:
-        raise ValueError(f"Argument `model` must be one of {MODELS}. "
-                         f"Received: model={model!r}")
     if task == "adding":
         outputs = keras.layers.Dense(1, name="sum")(x)
     else:
@@ -327,8 +350,10 @@ def parse_args(argv=None):
                         help="adding: sequence length T; copy: the delay "
                              "(default: 200 for adding, 100 for copy; 20 "
                              "with --quick)")
-    parser.add_argument("--model", choices=MODELS, default="nrnm",
-                        help="the model (default: nrnm)")
+    parser.add_argument("--model", default="nrnm",
+                        help=f"one of {', '.join(MODELS)}, or an NRNM with "
+                             "its own memory schedule: nrnm_k<block>s<stride>"
+                             "w<window>, e.g. nrnm_k16s2w16 (default: nrnm)")
     parser.add_argument("--units", type=int, default=64,
                         help="width of the recurrent layer (default: 64)")
     parser.add_argument("--steps", type=int, default=None,
@@ -355,6 +380,10 @@ def parse_args(argv=None):
                         help="Keras verbosity (default: 1 on a terminal, "
                              "else 2)")
     args = parser.parse_args(argv)
+    try:
+        model_kind(args.model)
+    except ValueError as error:
+        parser.error(str(error))
     if args.length is None:
         args.length = 20 if args.quick else {"adding": 200, "copy": 100}[
             args.task]

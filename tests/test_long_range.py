@@ -405,3 +405,72 @@ def test_chrono_memory_gates(lr):
     default = np.asarray(plain.get_layer("nrnm").cell.memory.gate_bias.numpy())
     np.testing.assert_allclose(default[0], 0.0)
     np.testing.assert_allclose(default[1], 1.0)
+
+
+def test_nrnm_with_its_own_schedule(lr):
+    """`nrnm_k<block>s<stride>w<window>` builds NRNM with that schedule
+    (chrono too); other names are refused with the grammar in the message."""
+    assert lr.model_kind("nrnm") == ("nrnm", {})
+    assert lr.model_kind("nrnm_chrono_k16s2w8") == (
+        "nrnm_chrono", {"block_size": 16, "stride": 2, "window": 8})
+    model = lr.build_model("copy", 10, "nrnm_k16s2w16", 8)
+    layer = model.get_layer("nrnm")
+    assert (layer.cell.block_size, layer.cell.stride, layer.cell.window) == (
+        16, 2, 16)
+    assert layer.cell.num_slots == 8
+    for name in ("nrnm_k16", "lstm_k16s2w16", "nrnm_k16s2w16_extra"):
+        with pytest.raises(ValueError, match="nrnm_k<block>s<stride>w<window>"):
+            lr.model_kind(name)
+
+
+@pytest.fixture
+def diagnostics(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import long_range_diagnostics
+
+    return long_range_diagnostics
+
+
+def test_diagnostics_retention_is_the_product_of_forget_gates(diagnostics):
+    """Per sequence, the forget gates of the updates strictly between the
+    step to keep from and the step where it is needed are multiplied."""
+    shape = (2, 1, 1)  # (batch, slots, units)
+    trace = [{"step": step, "input_gate": np.full(shape, 0.5),
+              "forget_gate": np.full(shape, gate)}
+             for step, gate in ((3, 0.9), (7, 0.5), (11, 0.8), (15, 0.1))]
+    summary = diagnostics.gate_summary(trace, np.array([3, 7]), 15)
+    # Sequence 0: updates 7 and 11; sequence 1: update 11 only.
+    retention = summary["retention"]
+    assert retention["mean"] == pytest.approx((0.5 * 0.8 + 0.8) / 2)
+    assert retention["updates_mean"] == pytest.approx(1.5)
+    assert retention["share_above_0.5"] == pytest.approx(0.5)
+    assert [u["step"] for u in summary["per_update"]] == [3, 7, 11, 15]
+    assert summary["per_update"][1]["forget_gate_mean"] == pytest.approx(0.5)
+    assert summary["per_update"][3]["forget_gate_below_0.1"] == 0.0
+
+
+def test_diagnostics_on_a_fresh_model(diagnostics, lr):
+    """At initialisation the memory's forget gate is about sigmoid(1) (its
+    bias starts at 1), updates come after every window, and the copy task's
+    remembered steps are its first 10."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = lr.compile_model(lr.build_model("copy", 10, "nrnm", 8), "copy",
+                             2e-3)
+    x, y = lr.validation_set("copy", 10, 0)
+    x, y = x[:16], y[:16]
+    trace = diagnostics.memory_gate_trace(model.get_layer("nrnm"), x)
+    assert [u["step"] for u in trace] == list(range(3, 30, 4))
+    first = trace[0]["forget_gate"]
+    assert first.shape == (16, 2, 8)
+    assert abs(float(first.mean()) - 1 / (1 + math.exp(-1))) < 0.1
+    norms = diagnostics.gradient_reach(model, "copy", x, y)
+    assert norms.shape == (30,) and (norms >= 0).all() and norms.max() > 0
+    np.testing.assert_array_equal(
+        diagnostics.remembered_steps("copy", x), np.tile(np.arange(10), (16, 1)))
+    adding_x, _ = lr.adding_batch(np.random.default_rng(0), 4, 12)
+    marked = diagnostics.remembered_steps("adding", adding_x)
+    assert (adding_x[np.arange(4)[:, None], marked, 1] == 1).all()
+    np.testing.assert_array_equal(diagnostics.kept_from("adding", adding_x),
+                                  marked.min(axis=1))
