@@ -144,7 +144,8 @@ def build_model(args, steps, features, classes, multilabel):
                      return_sequences=not last, name="nrnm")(h)
         else:
             h = keras.layers.LSTM(args.units, return_sequences=not last,
-                                  name=f"lstm_{layer}")(h)
+                                  name=f"lstm_{layer}",
+                                  **_common.lstm_kwargs(args))(h)
     h = keras.layers.Dropout(args.dropout)(h)
     if multilabel:   # several actions per video: one sigmoid per class
         outputs = keras.layers.Dense(classes, activation="sigmoid", name="classes")(h)

@@ -141,7 +141,9 @@ def build_model(args, residues, channels, classes):
                               return_sequences=True, name="nrnm")(h)
     else:
         h = keras.layers.Bidirectional(
-            keras.layers.LSTM(args.units, return_sequences=True), name="bilstm")(h)
+            keras.layers.LSTM(args.units, return_sequences=True,
+                              **_common.lstm_kwargs(args)),
+            name="bilstm")(h)
     h = keras.layers.Dropout(args.dropout)(h)
     outputs = keras.layers.Dense(classes, activation="softmax", name="structure")(h)
     model = keras.Model(inputs, outputs, name=f"{args.model}_protein_structure")

@@ -24,7 +24,10 @@ that the first seed of every comparison comes first. A run whose
 `metrics.json` exists is skipped, and an interrupted one resumes from its
 last epoch, so the sweep can be stopped and restarted at will. Each run's
 console output goes to `<output-dir>/stdout.log`; the table goes to the
-console and to `<root>/summary.md` (`summary.json`: every run).
+console and to `<root>/summary.md` (`summary.json`: every run, with its
+test and validation scores). Settings are chosen on the validation split
+that each example takes from its training data (`--split validation`:
+`summary-validation.md`); the test split is for the page.
 """
 
 import argparse
@@ -78,6 +81,21 @@ VARIANTS = {
     "nrnm_regularised": ("NRNM, authors' zoneout 0.2 and memory dropout 0.5",
                          ["--model", "nrnm", "--zoneout", "0.2",
                           "--memory-dropout", "0.5"]),
+    # The regularisers alone and together (Zoneout draws a mask per step
+    # since the per-sequence masks were replaced), and the LSTM's own, so
+    # that both families get a choice made on validation scores.
+    "nrnm_zoneout": ("NRNM, zoneout 0.2", ["--model", "nrnm", "--zoneout", "0.2"]),
+    "nrnm_memory_dropout": ("NRNM, memory dropout 0.5",
+                            ["--model", "nrnm", "--memory-dropout", "0.5"]),
+    "nrnm_recurrent_dropout": ("NRNM, recurrent dropout 0.2",
+                               ["--model", "nrnm", "--recurrent-dropout", "0.2"]),
+    "nrnm_all_regularisers": ("NRNM, zoneout 0.2, memory dropout 0.5 and "
+                              "recurrent dropout 0.2",
+                              ["--model", "nrnm", "--zoneout", "0.2",
+                               "--memory-dropout", "0.5",
+                               "--recurrent-dropout", "0.2"]),
+    "lstm_recurrent_dropout": ("LSTM, same width, recurrent dropout 0.2",
+                               ["--model", "lstm", "--recurrent-dropout", "0.2"]),
 }
 MODELS = ("nrnm", "lstm")
 
@@ -121,13 +139,18 @@ def read_runs(root, examples, variants, seeds):
                     continue
                 with open(path) as f:
                     metrics = json.load(f)
+                validation = metrics.get("validation")
+                if validation is None:  # written before it was recorded
+                    validation = _last_validation(out)
                 wall = None
                 if os.path.exists(os.path.join(out, "wall_seconds.txt")):
                     with open(os.path.join(out, "wall_seconds.txt")) as f:
                         wall = float(f.read())
                 runs.append({"example": example, "variant": variant,
                              "seed": seed, "score": metrics["test"][key],
+                             "validation_score": validation.get(key),
                              "test": metrics["test"],
+                             "validation": validation,
                              "params": metrics["params"],
                              "units": metrics["args"]["units"],
                              "epochs": metrics["epochs_run"],
@@ -136,10 +159,35 @@ def read_runs(root, examples, variants, seeds):
     return runs
 
 
-def summarize(root, examples, variants, seeds):
+def _last_validation(out):
+    """The last epoch's `val_*` figures of a run's `log.csv` (the last row
+    of each epoch, as `_common.runs.read_log` takes them)."""
+    import csv
+
+    rows = {}
+    path = os.path.join(out, "log.csv")
+    if os.path.exists(path):
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("epoch", "") not in ("", "epoch"):
+                    rows[int(row["epoch"])] = row
+    if not rows:
+        return {}
+    last = rows[max(rows)]
+    return {k[len("val_"):]: float(v) for k, v in last.items()
+            if k.startswith("val_") and v}
+
+
+def summarize(root, examples, variants, seeds, split="test"):
     """Markdown tables (mean ± sd per variant; per-seed scores) from the
-    finished runs, also written to `<root>/summary.md` and `summary.json`."""
-    runs = read_runs(root, examples, variants, seeds)
+    finished runs' `split` scores ("test", or "validation": the last epoch's
+    score on the validation split taken from the training data, on which
+    settings are chosen), also written to `<root>/summary.md` (or
+    `summary-validation.md`) and `summary.json`."""
+    every_run = read_runs(root, examples, variants, seeds)
+    field = {"test": "score", "validation": "validation_score"}[split]
+    runs = [dict(r, score=r[field]) for r in every_run
+            if r[field] is not None]
 
     def cell(example, variant):
         scores = [100 * r["score"] for r in runs
@@ -157,13 +205,14 @@ def summarize(root, examples, variants, seeds):
         return f"{found[0]['params']:,} ({found[0]['units']} units)"
 
     present = [e for e in examples if any(r["example"] == e for r in runs)]
-    header = "| example | score (%) | " + " | ".join(variants) + " |"
+    header = (f"| example | {split} score (%) | " + " | ".join(variants)
+              + " |")
     rule = "|---|---|" + "---|" * len(variants)
     lines = [header, rule]
     for example in present:
         lines.append(f"| {example} | {EXAMPLES[example][3]} | "
                      + " | ".join(cell(example, v) for v in variants) + " |")
-    lines += ["", "Parameters (units):", "", header.replace("score (%)", "-"),
+    lines += ["", "Parameters (units):", "", header.replace(f"{split} score (%)", "-"),
               rule]
     for example in present:
         lines.append(f"| {example} | | "
@@ -192,14 +241,56 @@ def summarize(root, examples, variants, seeds):
     from keras_nrnm._files import atomic_path
 
     os.makedirs(root, exist_ok=True)
-    with atomic_path(os.path.join(root, "summary.md")) as temporary:
+    name = "summary.md" if split == "test" else f"summary-{split}.md"
+    with atomic_path(os.path.join(root, name)) as temporary:
         with open(temporary, "w") as f:
             f.write(table + "\n\nmean ± sample standard deviation over seeds "
                     f"{', '.join(map(str, seeds))}; variants: "
                     + "; ".join(f"{v} = {VARIANTS[v][0]}" for v in variants)
                     + "\n")
-    write_json(os.path.join(root, "summary.json"), runs)
+    write_json(os.path.join(root, "summary.json"), every_run)
     return table
+
+
+def family(variant):
+    """`"nrnm"` or `"lstm"`: the model a variant configures."""
+    return variant.split("_")[0]
+
+
+def selection_table(root, examples, variants, seeds):
+    """Per example and family (NRNM, LSTM), the variant with the best mean
+    validation score among `variants`, and its test score: settings
+    chosen on validation data, the test split scored once for the page."""
+    runs = [r for r in read_runs(root, examples, variants, seeds)
+            if r["validation_score"] is not None]
+
+    def mean(variant, example, field):
+        scores = [100 * r[field] for r in runs
+                  if r["variant"] == variant and r["example"] == example]
+        return (np.mean(scores), np.std(scores, ddof=1) if len(scores) > 1
+                else 0.0, len(scores)) if scores else None
+
+    families = sorted({family(v) for v in variants}, reverse=True)
+    lines = ["| example | " + " | ".join(
+                f"{f}: chosen on validation | validation | test"
+                for f in families) + " |",
+             "|---|" + "---|---|---|" * len(families)]
+    for example in examples:
+        cells = []
+        for name in families:
+            scored = [(mean(v, example, "validation_score"), v)
+                      for v in variants if family(v) == name]
+            scored = [(m, v) for m, v in scored if m is not None]
+            if not scored:
+                cells += ["-", "-", "-"]
+                continue
+            best, chosen = max(scored, key=lambda item: item[0][0])
+            test = mean(chosen, example, "score")
+            cells += [chosen, f"{best[0]:.1f} ± {best[1]:.1f} (n={best[2]})",
+                      f"{test[0]:.1f} ± {test[1]:.1f} (n={test[2]})"]
+        if set(cells) != {"-"}:
+            lines.append(f"| {example} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -232,6 +323,13 @@ def main(argv=None):
                         help="pass --quick to every example (a tiny subset, "
                              "2 epochs, small units): checks that the sweep "
                              "runs, in minutes; the scores mean nothing")
+    parser.add_argument("--split", choices=("validation", "test"),
+                        default="test",
+                        help="which scores the table shows: validation (the "
+                             "last epoch's score on the validation split "
+                             "taken from the training data, on which "
+                             "settings are chosen) or test (the page's, "
+                             "scored once; default)")
     parser.add_argument("--summary-only", action="store_true",
                         help="print the tables of the finished runs only "
                              "(train nothing)")
@@ -245,7 +343,12 @@ def main(argv=None):
                 for variant in args.variants:
                     run_one(args.root, example, variant, seed,
                             args.extra_args.split(), quick=args.quick)
-    print(summarize(args.root, args.examples, args.variants, args.seeds))
+    print(summarize(args.root, args.examples, args.variants, args.seeds,
+                    args.split))
+    if args.split == "validation":
+        print("\nChosen on validation scores, per family:\n")
+        print(selection_table(args.root, args.examples, args.variants,
+                              args.seeds))
 
 
 if __name__ == "__main__":

@@ -124,7 +124,8 @@ def build_model(args, vocabulary_size):
     if args.model == "nrnm":
         h = NRNM(args.units, **_common.memory_kwargs(args), name="nrnm")(h)
     else:
-        h = keras.layers.LSTM(args.units, name="lstm")(h)
+        h = keras.layers.LSTM(args.units, name="lstm",
+                              **_common.lstm_kwargs(args))(h)
     h = keras.layers.Dropout(args.dropout)(h)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="positive")(h)
     model = keras.Model(inputs, outputs, name=f"{args.model}_sentiment")

@@ -130,7 +130,8 @@ def build_encoder(args, steps, features):
                      return_sequences=not last, name="nrnm")(h)
         else:
             h = keras.layers.LSTM(args.units, return_sequences=not last,
-                                  name=f"lstm_{layer}")(h)
+                                  name=f"lstm_{layer}",
+                                  **_common.lstm_kwargs(args))(h)
     return keras.Model(inputs, h, name="encoder")
 
 

@@ -96,7 +96,8 @@ def build_model(args, steps, num_classes, variable_length):
     if args.model == "nrnm":
         h = NRNM(args.units, **_common.memory_kwargs(args), name="nrnm")(h)
     else:
-        h = keras.layers.LSTM(args.units, name="lstm")(h)
+        h = keras.layers.LSTM(args.units, name="lstm",
+                              **_common.lstm_kwargs(args))(h)
     h = keras.layers.Dropout(args.dropout)(h)
     outputs = keras.layers.Dense(num_classes, activation="softmax",
                                  name="classes")(h)

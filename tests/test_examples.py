@@ -115,7 +115,14 @@ def check_outputs(name, output_dir, model):
     assert np.isfinite(metrics["test"]["loss"]) and metrics["test"]["loss"] > 0
     if "roc_auc" in metrics["test"]:
         assert 0.0 <= metrics["test"]["roc_auc"] <= 1.0
-    assert [int(row["epoch"]) for row in read_log(output_dir)] == [0, 1]
+    log = read_log(output_dir)
+    assert [int(row["epoch"]) for row in log] == [0, 1]
+    # Settings are chosen on the validation split: the last epoch's figures,
+    # those of the model that the test split scored.
+    assert metrics["validation"] == {
+        key[len("val_"):]: pytest.approx(float(value))
+        for key, value in log[-1].items() if key.startswith("val_")}
+    assert SCORES[name] in metrics["validation"]
     assert (output_dir / "model.keras").exists()
     for figure in FIGURES:
         check_png(output_dir / figure)
@@ -451,3 +458,63 @@ def test_results_sweep_quick_passes_quick_to_every_run(tmp_path, monkeypatch):
         out = command[command.index("--output-dir") + 1]
         assert out.startswith(os.path.join("runs", "results-quick", ""))
     assert (tmp_path / "runs" / "results-quick" / "summary.md").exists()
+
+
+def test_results_sweep_tables_the_split_asked_for(tmp_path, monkeypatch):
+    """Settings are chosen on validation scores, the page shows test
+    scores: `--split` picks which; a run written before metrics.json held
+    its validation figures gets them from its log.csv."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import results_sweep
+
+    def write_run(variant, test, validation, in_metrics):
+        out = tmp_path / f"sentiment_analysis-{variant}-0"
+        out.mkdir()
+        metrics = {"test": {"accuracy": test}, "params": 10, "epochs_run": 2,
+                   "args": {"units": 8}, "dataset": "d"}
+        if in_metrics:
+            metrics["validation"] = {"accuracy": validation}
+        (out / "metrics.json").write_text(json.dumps(metrics))
+        (out / "log.csv").write_text(
+            "epoch,accuracy,val_accuracy\n0,0.5,0.1\n1,0.6,"
+            f"{validation}\n")
+
+    write_run("nrnm", 0.80, 0.70, in_metrics=True)
+    write_run("lstm", 0.75, 0.72, in_metrics=False)
+    args = (str(tmp_path), ["sentiment_analysis"], ["nrnm", "lstm"], [0])
+    test = results_sweep.summarize(*args)
+    validation = results_sweep.summarize(*args, split="validation")
+    assert "| sentiment_analysis | nrnm | 80.0 | " in test
+    assert "| sentiment_analysis | lstm | 75.0 | " in test
+    assert "| sentiment_analysis | nrnm | 70.0 | " in validation
+    assert "| sentiment_analysis | lstm | 72.0 | " in validation
+    assert "validation score (%)" in validation
+    assert (tmp_path / "summary-validation.md").read_text().startswith(
+        validation.splitlines()[0])
+
+
+def test_results_sweep_chooses_on_validation_and_reports_test(tmp_path,
+                                                              monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import results_sweep
+
+    # variant: (validation, test) per seed
+    scores = {"nrnm": [(0.70, 0.90), (0.72, 0.92)],
+              "nrnm_zoneout": [(0.80, 0.60), (0.78, 0.62)],
+              "lstm": [(0.60, 0.70), (0.60, 0.72)],
+              "lstm_recurrent_dropout": [(0.50, 0.99), (0.52, 0.99)]}
+    for variant, per_seed in scores.items():
+        for seed, (validation, test) in enumerate(per_seed):
+            out = tmp_path / f"protein_structure-{variant}-{seed}"
+            out.mkdir()
+            (out / "metrics.json").write_text(json.dumps({
+                "test": {"q3": test}, "validation": {"q3": validation},
+                "params": 1, "epochs_run": 1, "args": {"units": 8},
+                "dataset": "d"}))
+    table = results_sweep.selection_table(
+        str(tmp_path), ["protein_structure"], list(scores), [0, 1])
+    row = table.splitlines()[-1]
+    # The best validation score chooses, whatever the test scores say.
+    assert row == ("| protein_structure | nrnm_zoneout | 79.0 ± 1.4 (n=2) | "
+                   "61.0 ± 1.4 (n=2) | lstm | 60.0 ± 0.0 (n=2) | "
+                   "71.0 ± 1.4 (n=2) |")

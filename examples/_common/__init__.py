@@ -36,7 +36,7 @@ quiet_backend()
 # parsing the command line stay fast (`--help`); these modules import Keras.
 _LAZY = {
     "jit_compile": "cli", "make_parser": "cli", "match_parameters": "cli",
-    "memory_kwargs": "cli", "parse_args": "cli", "announce_build": "cli",
+    "memory_kwargs": "cli", "lstm_kwargs": "cli", "parse_args": "cli", "announce_build": "cli",
     "Devices": "devices", "predict": "devices",
     "split_validation": "devices", "whole_batches": "devices",
     "plot_attention": "figures", "plot_confusion_matrix": "figures",

@@ -56,6 +56,9 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                        help="NRNM zoneout rate on h and c (default: 0)")
     model.add_argument("--memory-dropout", type=float, default=0.0,
                        help="NRNM dropout on the memory read (default: 0)")
+    model.add_argument("--recurrent-dropout", type=float, default=0.0,
+                       help="dropout on the recurrent state h, NRNM and LSTM "
+                            "alike (Keras's `recurrent_dropout`; default: 0)")
     model.add_argument("--memory-gates", choices=("separate", "tied"),
                        default="tied",
                        help="NRNM Eq. 9 gates: one channel map shared by the "
@@ -192,9 +195,17 @@ def memory_kwargs(args):
         block_size=args.block_size, stride=args.stride, window=args.window,
         num_heads=args.num_heads, zoneout=args.zoneout,
         memory_dropout=args.memory_dropout, memory_gates=args.memory_gates,
+        recurrent_dropout=args.recurrent_dropout,
         attention_output_projection=args.attention_output_projection == "on",
         memory_projection_initializer=args.memory_projection_initializer,
         layer_norm_epsilon=args.layer_norm_epsilon)
+
+
+def lstm_kwargs(args):
+    """The LSTM baseline's arguments given on the command line, for
+    `keras.layers.LSTM(units, **lstm_kwargs(args))`: the regularisation it
+    shares with NRNM."""
+    return dict(recurrent_dropout=args.recurrent_dropout)
 
 
 def jit_compile(args):

@@ -13,13 +13,16 @@ from _common.runs import read_log
 
 def write_metrics(args, model, dataset, test, devices, resumed_from, seconds,
                   extra=None):
-    """`metrics.json`: the final test figures and how they were obtained."""
+    """`metrics.json`: the final test figures and how they were obtained,
+    with the validation figures of the same (last epoch's) model, on which
+    settings are chosen."""
     log = read_log(args)
     metrics = {
         "example": args.example,
         "dataset": dataset,
         "model": args.model,
         "test": test,
+        "validation": last_validation(log),
         "params": int(model.count_params()),
         "epochs": args.epochs,
         "epochs_run": len(log.get("epoch", [])),
@@ -47,6 +50,14 @@ def write_metrics(args, model, dataset, test, devices, resumed_from, seconds,
                       if isinstance(v, (int, float))))
     print(f"Wrote {path}")
     return metrics
+
+
+def last_validation(log):
+    """The last epoch's validation figures from `read_log`'s columns
+    (`val_accuracy` -> `accuracy`): the model that the test split scores is
+    the last epoch's."""
+    return {key[len("val_"):]: values[-1] for key, values in log.items()
+            if key.startswith("val_") and values}
 
 
 def mean_loss(loss, labels, probabilities, weights=None):
