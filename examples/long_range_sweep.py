@@ -35,6 +35,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LENGTHS = {"adding": (100, 200, 400), "copy": (50, 100, 200)}
 # The models of the table, in its order; `nrnm_chrono` is an experiment.
 MODELS = ("nrnm", "lstm", "lstm_matched", "transformer", "nrnm_chrono")
+# NRNM with fewer memory updates between the copy task's two ends (a block
+# and window of 16 steps: 7 updates in 120 steps, against 30), plain and
+# with chrono-initialised memory gates: experiments, after the defaults.
+SCHEDULE_VARIANTS = ("nrnm_k16s2w16", "nrnm_chrono_k16s2w16")
 SEEDS = (0, 1, 2)
 FIGURE = "long_range_curves.png"
 # What `--publish` writes into the repository: the finished runs' results
@@ -45,10 +49,16 @@ REPO = os.path.dirname(HERE)
 PUBLISHED_RESULTS = os.path.join(REPO, "docs", "data", "long_range.json")
 PUBLISHED_PAGE = os.path.join(REPO, "docs", "long_range.md")
 PUBLISHED_FIGURE = os.path.join(REPO, "docs", "img", FIGURE)
+PUBLISHED_DIAGNOSTICS = os.path.join(REPO, "docs", "data",
+                                     "long_range_diagnostics.json")
 TABLE_START = "<!-- table: examples/long_range_sweep.py --publish -->"
 TABLE_END = "<!-- end of table -->"
+DIAGNOSTICS_START = ("<!-- diagnostics: examples/long_range_sweep.py "
+                     "--publish -->")
+DIAGNOSTICS_END = "<!-- end of diagnostics -->"
 COLOURS = {"nrnm": "tab:red", "lstm": "tab:blue", "lstm_matched": "tab:purple",
-           "transformer": "tab:green", "nrnm_chrono": "tab:orange"}
+           "transformer": "tab:green", "nrnm_chrono": "tab:orange",
+           "nrnm_k16s2w16": "tab:brown", "nrnm_chrono_k16s2w16": "tab:pink"}
 
 
 def grid(seeds=SEEDS):
@@ -75,6 +85,7 @@ def grid(seeds=SEEDS):
     # What might make the memory reach the copy task (not solved by either).
     add(targets[1:], ("nrnm_chrono",), seeds[:1])
     add(targets[1:], pair, seeds[1:])
+    add(targets[1:], SCHEDULE_VARIANTS, seeds[:1])
     add(shorter, pair, seeds)
     add(targets + shorter, ("lstm_matched", "transformer"), seeds)
     add(rest, MODELS[:4], seeds)
@@ -125,6 +136,13 @@ def median_steps(found):
     return f"{statistics.median(solved):g}"
 
 
+def models_of(results):
+    """The models of finished results, the table's in its order, then the
+    others (NRNM with its own schedule) by name."""
+    found = {key[2] for key in results}
+    return [m for m in MODELS if m in found] + sorted(found - set(MODELS))
+
+
 def results_table(results, seeds):
     """The Markdown table of `summary` from finished results, by (task,
     length, model, seed)."""
@@ -133,7 +151,7 @@ def results_table(results, seeds):
              "|---|---|---|---|" + "---|" * (len(seeds) + 1)]
     for task, lengths in LENGTHS.items():
         for length in lengths:
-            for model in MODELS:
+            for model in models_of(results):
                 found = [results.get((task, length, model, s)) for s in seeds]
                 if not any(found):
                     continue
@@ -161,14 +179,80 @@ def load_published(path=PUBLISHED_RESULTS):
                 for r in json.load(f)}
 
 
-def table_in_page(text):
+def load_published_diagnostics(path=PUBLISHED_DIAGNOSTICS):
+    """The published diagnostics, by (task, length, model, seed)."""
+    with open(path) as f:
+        return {(d["task"], d["length"], d["model"], d["seed"]): d
+                for d in json.load(f)}
+
+
+def table_in_page(text, start_marker=TABLE_START, end_marker=TABLE_END):
     """The table between the page's markers."""
-    start = text.index(TABLE_START) + len(TABLE_START)
-    return text[start:text.index(TABLE_END, start)].strip("\n") + "\n"
+    start = text.index(start_marker) + len(start_marker)
+    return text[start:text.index(end_marker, start)].strip("\n") + "\n"
 
 
-def publish(results, seeds):
-    """Write the results, the page's table and the figure into docs/."""
+def _replace_between(text, start_marker, end_marker, table):
+    start = text.index(start_marker) + len(start_marker)
+    end = text.index(end_marker, start)
+    return text[:start] + "\n" + table + text[end:]
+
+
+def diagnose(root, runs):
+    """Run `long_range_diagnostics.py` on every finished run that has no
+    `diagnostics.json` yet."""
+    for run in runs:
+        out = run_dir(root, *run)
+        if (read_result(out) is not None
+                and not os.path.exists(os.path.join(out, "diagnostics.json"))):
+            subprocess.call([sys.executable,
+                             os.path.join(HERE, "long_range_diagnostics.py"),
+                             out])
+
+
+def finished_diagnostics(root, runs):
+    """`diagnostics.json` of each finished run that has one, by run."""
+    found = {}
+    for run in runs:
+        path = os.path.join(run_dir(root, *run), "diagnostics.json")
+        if read_result(run_dir(root, *run)) and os.path.exists(path):
+            with open(path) as f:
+                found[run] = json.load(f)
+    return found
+
+
+def diagnostics_table(results, diagnostics):
+    """Markdown: per diagnosed run, steps to solve, the gradient at the
+    steps to remember against the median step's, the memory's forget gate
+    (mean over updates) and the retention between the two ends."""
+    lines = ["| task | length | model | seed | solved at | gradient at the "
+             "steps to remember / median step | forget gate G_f, mean | "
+             "retention, mean | memory units keeping > 0.5 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for key in sorted(diagnostics, key=lambda k: (
+            list(LENGTHS).index(k[0]), k[1],
+            models_of(results).index(k[2]) if k in results else 99, k[3])):
+        task, length, model, seed = key
+        d = diagnostics[key]
+        solved = results[key]["solved_at"] if key in results else None
+        gates = d.get("memory_gates")
+        if gates:
+            forget = sum(u["forget_gate_mean"] for u in gates["per_update"])
+            forget = f"{forget / len(gates['per_update']):.2f}"
+            retention = f"{gates['retention']['mean']:.3g}"
+            kept = f"{100 * gates['retention']['share_above_0.5']:.1f} %"
+        else:
+            forget = retention = kept = "-"
+        ratio = d["gradient_reach"]["ratio_to_median"]
+        ratio = "-" if ratio is None else f"{ratio:.3g}"
+        lines.append(f"| {task} | {length} | {model} | {seed} | "
+                     f"{solved if solved is not None else 'not solved'} | "
+                     f"{ratio} | {forget} | {retention} | {kept} |")
+    return "\n".join(lines) + "\n"
+
+
+def publish(results, seeds, diagnostics=None):
+    """Write the results, the page's tables and the figure into docs/."""
     from _common.files import write_json
 
     from keras_nrnm._files import atomic_path
@@ -176,9 +260,15 @@ def publish(results, seeds):
     write_json(PUBLISHED_RESULTS, [results[key] for key in sorted(results)])
     with open(PUBLISHED_PAGE) as f:
         text = f.read()
-    start = text.index(TABLE_START) + len(TABLE_START)
-    end = text.index(TABLE_END, start)
-    text = (text[:start] + "\n" + results_table(results, seeds) + text[end:])
+    text = _replace_between(text, TABLE_START, TABLE_END,
+                            results_table(results, seeds))
+    if diagnostics:
+        write_json(PUBLISHED_DIAGNOSTICS, [
+            dict(diagnostics[key], seed=key[3],
+                 gradient_norm_per_step=None)  # the curve stays in the run
+            for key in sorted(diagnostics)])
+        text = _replace_between(text, DIAGNOSTICS_START, DIAGNOSTICS_END,
+                                diagnostics_table(results, diagnostics))
     with atomic_path(PUBLISHED_PAGE, suffix=".md") as temporary, \
             open(temporary, "w") as f:
         f.write(text)
@@ -258,8 +348,9 @@ def plot_curves(results, path):
             axis.set_xlabel("training step")
             axis.set_ylabel("validation " + ("MSE" if adding else "recall"))
             axis.grid(alpha=0.3)
-    handles = [Line2D([], [], color=COLOURS[m], label=m) for m in MODELS
-               if any(r["model"] == m for r in results)]
+    handles = [Line2D([], [], color=COLOURS.get(m, "gray"), label=m)
+               for m in models_of({(r["task"], r["length"], r["model"],
+                                    r["seed"]): r for r in results})]
     handles += [Line2D([], [], color="black", linestyle="--", linewidth=0.8,
                        label="solved"),
                 Line2D([], [], color="gray", linestyle=":", linewidth=0.8,
@@ -289,6 +380,9 @@ def main(argv=None):
                         help="also write the figure of the learning curves "
                              "here, e.g. docs/img/long_range_curves.png "
                              "(it always goes to <root>/" + FIGURE + ")")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="run long_range_diagnostics.py on the finished "
+                             "runs that have no diagnostics.json yet")
     parser.add_argument("--publish", action="store_true",
                         help="write the finished runs' results, the table and "
                              "the figure into docs/ (docs/data/long_range.json, "
@@ -303,8 +397,11 @@ def main(argv=None):
                 run_one(args.root, *run, args.extra_args.split())
                 print(summary(args.root, runs, figures), flush=True)
     print(summary(args.root, runs, figures))
+    if args.diagnose:
+        diagnose(args.root, runs)
     if args.publish:
-        publish(finished_results(args.root, runs), sorted(set(args.seeds)))
+        publish(finished_results(args.root, runs), sorted(set(args.seeds)),
+                finished_diagnostics(args.root, runs))
 
 
 if __name__ == "__main__":

@@ -474,3 +474,45 @@ def test_diagnostics_on_a_fresh_model(diagnostics, lr):
     assert (adding_x[np.arange(4)[:, None], marked, 1] == 1).all()
     np.testing.assert_array_equal(diagnostics.kept_from("adding", adding_x),
                                   marked.min(axis=1))
+
+
+def test_sweep_table_lists_other_schedules_after_the_models(sweep):
+    def result(model, solved_at):
+        return {"params": 10, "solved_at": solved_at, "steps_budget": 400,
+                "curve": {"validation": [0.5]}}
+
+    results = {("copy", 100, "nrnm_k16s2w16", 0): result("x", 300),
+               ("copy", 100, "lstm", 0): result("lstm", None),
+               ("copy", 100, "nrnm", 0): result("nrnm", None)}
+    rows = [line.split(" | ")[2] for line in
+            sweep.results_table(results, [0]).splitlines()[2:]]
+    assert rows == ["nrnm", "lstm", "nrnm_k16s2w16"]
+
+
+def test_diagnostics_table(sweep):
+    key = ("copy", 100, "nrnm", 0)
+    results = {key: {"solved_at": None}, ("adding", 400, "lstm", 1):
+               {"solved_at": 1300}}
+    diagnostics = {
+        key: {"gradient_reach": {"ratio_to_median": 2.1136},
+              "memory_gates": {
+                  "per_update": [{"forget_gate_mean": 0.7},
+                                 {"forget_gate_mean": 0.6}],
+                  "retention": {"mean": 0.004968, "share_above_0.5": 0.0125}}},
+        ("adding", 400, "lstm", 1): {"gradient_reach": {"ratio_to_median":
+                                                        None}}}
+    lines = sweep.diagnostics_table(results, diagnostics).splitlines()
+    assert lines[2] == "| adding | 400 | lstm | 1 | 1300 | - | - | - | - |"
+    assert lines[3] == ("| copy | 100 | nrnm | 0 | not solved | 2.11 | 0.65 | "
+                        "0.00497 | 1.2 % |")
+
+
+def test_page_diagnostics_are_the_published_ones(sweep):
+    """docs/long_range.md's diagnostics table is the one that the published
+    diagnostics (docs/data/long_range_diagnostics.json) give."""
+    with open(sweep.PUBLISHED_PAGE) as f:
+        page = f.read()
+    table = sweep.table_in_page(page, sweep.DIAGNOSTICS_START,
+                                sweep.DIAGNOSTICS_END)
+    assert table == sweep.diagnostics_table(
+        sweep.load_published(), sweep.load_published_diagnostics())
