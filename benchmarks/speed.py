@@ -245,7 +245,7 @@ def multiply_adds_line(args):
     `keras_nrnm.reach` counts them (the first layer reads the features, the
     others the previous layer's units)."""
     os.environ.setdefault("KERAS_BACKEND", args.backend)
-    from keras_nrnm.reach import lstm_multiply_adds, multiply_adds
+    from keras_nrnm.reach_and_cost import lstm_multiply_adds, multiply_adds
 
     widths = [args.features] + [args.units] * (args.layers - 1)
     nrnm = sum(multiply_adds(args.units, width, block_size=args.block_size,

@@ -5,7 +5,7 @@ from keras_nrnm.bidirectional import BidirectionalNRNM
 from keras_nrnm.cell import NRNMCell
 from keras_nrnm.layer import NRNM
 from keras_nrnm.memory import NonLocalBlock, NonLocalMemory
-from keras_nrnm.reach import Reach, reach
+from keras_nrnm.reach_and_cost import Reach, reach
 from keras_nrnm.version import __version__
 
 __all__ = [

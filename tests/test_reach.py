@@ -8,7 +8,7 @@ import keras
 import pytest
 
 from keras_nrnm import NRNM, Reach, reach
-from keras_nrnm.reach import multiply_adds
+from keras_nrnm.reach_and_cost import multiply_adds
 
 pytestmark = pytest.mark.core
 
@@ -191,3 +191,18 @@ def test_speed_benchmark_prints_the_models_multiply_adds():
     assert speed.multiply_adds_line(args) == (
         f"multiply-adds per step and sample (keras_nrnm.reach): "
         f"NRNM {nrnm:,.0f}, LSTM {lstm:,} ({nrnm / lstm:.2f}x)")
+
+
+def test_the_function_and_its_module_do_not_share_a_name():
+    """`keras_nrnm.reach` is the function; its module has a name of its own
+    (a module `keras_nrnm/reach.py` would be hidden by the function, so
+    `import keras_nrnm.reach` and the attribute would disagree)."""
+    import importlib
+    import importlib.util
+
+    import keras_nrnm
+
+    module = importlib.import_module("keras_nrnm.reach_and_cost")
+    assert keras_nrnm.reach is module.reach and callable(keras_nrnm.reach)
+    assert keras_nrnm.Reach is module.Reach
+    assert importlib.util.find_spec("keras_nrnm.reach") is None

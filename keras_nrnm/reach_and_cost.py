@@ -1,7 +1,11 @@
-"""How far back NRNM's memory sees, and what it costs: `keras_nrnm.reach`.
+"""How far back NRNM's memory sees, and what it costs.
 
-The one home of NRNM's multiply-add accounting (`multiply_adds`); the
-hyperparameter guide and the benchmarks page quote it.
+`keras_nrnm.reach` (the function, exported by the package) and
+`keras_nrnm.Reach` live here. The module is not named `reach`: the
+package's `reach` attribute is the function, which would hide a module of
+that name. This is also the one home of NRNM's multiply-add accounting
+(`multiply_adds`, `lstm_multiply_adds`); the hyperparameter guide and the
+benchmarks page quote it.
 """
 
 import dataclasses
