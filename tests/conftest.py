@@ -8,6 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.hookimpl(optionalhook=True)  # so that `-p no:xdist` works too
 def pytest_xdist_auto_num_workers(config):
     """`-n auto` (the README's command): one worker per core this process may
     use, at most 4 (each worker holds a backend, and the example tests start
