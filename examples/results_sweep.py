@@ -76,6 +76,10 @@ VARIANTS = {
                                   "attention heads",
                                   ["--model", "nrnm", "--memory-gates", "separate",
                                    "--attention-output-projection", "off"]),
+    # W_o re-decided with the tied gates of today's default.
+    "nrnm_no_output_projection_tied": (
+        "NRNM, no W^o after the attention heads (tied gates)",
+        ["--model", "nrnm", "--attention-output-projection", "off"]),
     "nrnm_layer_norm_1": ("NRNM, layer-norm epsilon 1.0",
                           ["--model", "nrnm", "--layer-norm-epsilon", "1.0"]),
     "nrnm_regularised": ("NRNM, authors' zoneout 0.2 and memory dropout 0.5",
