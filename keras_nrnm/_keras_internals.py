@@ -10,7 +10,9 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 __all__ = ["DropoutRNNCell", "attention_projections",
            "check_input_spec", "in_stateless_scope",
-           "keep_state_variables_uncast", "prepare_dropout_masks", "rnn_loop"]
+           "keep_state_variables_uncast", "multi_worker_fit_is_broken",
+           "patch_multi_worker_fit",
+           "prepare_dropout_masks", "rnn_loop"]
 
 # `DropoutRNNCell`: `keras.layers.RNN.call` makes a cell's dropout masks once
 # per sequence (and resets them) only for cells that are instances of it;
@@ -80,3 +82,114 @@ def in_stateless_scope():
         in_stateless_scope as _in_stateless_scope)
 
     return _in_stateless_scope()
+
+
+# keras-team/keras#20585: `fit` under `tf.distribute.MultiWorkerMirroredStrategy`
+# fails in every Keras 3 release checked (3.4.0 to 3.15.1: the source of the
+# two functions below, and two-worker runs with 3.4.0 and 3.15.1). Set this to the first release that fixes it, and
+# `patch_multi_worker_fit` leaves that release and later ones alone;
+# `tests/test_keras_internals.py` fails when a release changes either function.
+MULTI_WORKER_FIT_FIXED_IN = None
+
+def _release(version):
+    """`(major, minor, micro)`: a pre-release of a version counts as it."""
+    from packaging.version import Version
+
+    return Version(version).release
+
+
+def multi_worker_fit_is_broken(version=None):
+    """Whether Keras `version` (default: the installed one) has
+    keras-team/keras#20585, i.e. is older than `MULTI_WORKER_FIT_FIXED_IN`."""
+    if MULTI_WORKER_FIT_FIXED_IN is None:
+        return True
+    import keras
+
+    return (_release(version or keras.__version__)
+            < _release(MULTI_WORKER_FIT_FIXED_IN))
+
+
+def patch_multi_worker_fit():
+    """Let `model.fit` / `evaluate` run under
+    `tf.distribute.MultiWorkerMirroredStrategy` (keras-team/keras#20585).
+
+    Keras's TensorFlow trainer fails there in two places, both in code that
+    runs only across several workers:
+
+    - `TensorFlowTrainer._maybe_symbolic_build` (Keras >= 3.5) averages the
+      first distributed batch over all replicas with `strategy.reduce`, only
+      to learn its shapes; across workers that reduce fails ("Attempt to
+      convert a value ... with an unsupported type (PerReplica) to a
+      Tensor"). The first local replica's batch has the same shapes: the
+      patch passes that one instead.
+    - `reduce_per_replica` averages the per-step loss and metric values over
+      the workers with `strategy.reduce("MEAN", value, axis=0)`, and these
+      values are scalars, which have no axis 0: the patch reduces scalars
+      with `axis=None`.
+
+    Both replacements wrap Keras's own functions and change only what they
+    do under a multi-worker collective strategy; everything else (one
+    machine, `MirroredStrategy`, no strategy) runs Keras's code unchanged.
+    Call it once, before `fit`, in every worker. It does nothing on Keras
+    releases without the bug (`multi_worker_fit_is_broken`), and returns
+    whether the trainer is patched. Needs TensorFlow (the patched trainer is
+    the TensorFlow backend's); calling it twice patches once.
+
+    Checked with two workers on one machine: with Keras 3.7.0, 3.8.0 and
+    3.15.1 the patched `fit` trains and logs as one model. (Below the Keras
+    floor it does not: with 3.4.0 the workers ended with different weights,
+    with 3.5.0 and 3.6.0 each logged the loss of its own share.)
+    """
+    if not multi_worker_fit_is_broken():
+        return False
+    import keras
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer, "_keras_nrnm_multi_worker_fit", False):
+        return True
+    multi_worker = trainer._collective_all_reduce_multi_worker
+
+    def first_replica(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return value.values[0]
+        return value
+
+    cls = trainer.TensorFlowTrainer
+    if hasattr(cls, "_maybe_symbolic_build"):
+        maybe_symbolic_build = cls._maybe_symbolic_build
+
+        def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+            strategy = self._distribute_strategy
+            if (iterator is not None and strategy is not None
+                    and multi_worker(strategy)):
+                # The first batch, as Keras takes it: epoch iterators yield
+                # `(begin, end, iterator)` (Keras >= 3.9) or, through
+                # `enumerate_epoch`, `(step, iterator)`.
+                steps = (iterator.enumerate_epoch()
+                         if hasattr(iterator, "enumerate_epoch") else iterator)
+                for step in steps:
+                    data_batch = keras.tree.map_structure(first_replica,
+                                                    next(step[-1]))
+                    break
+                iterator = None
+            return maybe_symbolic_build(self, iterator=iterator,
+                                        data_batch=data_batch)
+
+        cls._maybe_symbolic_build = _maybe_symbolic_build
+
+    reduce_per_replica = trainer.reduce_per_replica
+
+    def _reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and multi_worker(strategy):
+            def mean(value):
+                axis = 0 if value.shape.rank else None
+                return strategy.reduce("MEAN", value, axis=axis)
+
+            return keras.tree.map_structure(mean, values)
+        return reduce_per_replica(values, strategy, reduction)
+
+    # Its callers in the module look it up there at call time.
+    trainer.reduce_per_replica = _reduce_per_replica
+    trainer._keras_nrnm_multi_worker_fit = True
+    return True

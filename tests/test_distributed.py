@@ -45,6 +45,14 @@ def free_ports(count):
             s.close()
 
 
+def package_home():
+    """The folder that holds the `keras_nrnm` package this process imports:
+    ROOT, or a site-packages folder."""
+    import keras_nrnm
+
+    return Path(keras_nrnm.__file__).resolve().parents[1]
+
+
 def cluster_env(backend, rank, ports):
     """The environment of worker `rank` of `len(ports)`."""
     env = dict(os.environ)
@@ -52,8 +60,13 @@ def cluster_env(backend, rank, ports):
     env.pop("XLA_FLAGS", None)  # one device per process
     env["KERAS_BACKEND"] = backend
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    # The workers import the keras_nrnm this test imports: from the source
+    # tree, put on their path, or else the one installed in this environment
+    # (CI tests the wheel so).
+    if package_home() == ROOT:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT)]
+            + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     addresses = [f"127.0.0.1:{port}" for port in ports]
     if backend == "tensorflow":
         env["TF_CONFIG"] = json.dumps({

@@ -85,3 +85,86 @@ def test_stateless_scope_is_detected():
     assert not _keras_internals.in_stateless_scope()
     with keras.StatelessScope():
         assert _keras_internals.in_stateless_scope()
+
+
+# keras-team/keras#20585: `_keras_internals.patch_multi_worker_fit` wraps two
+# functions of Keras's TensorFlow trainer. These tests fail when a Keras
+# release changes them: then check whether the bug is fixed (and set
+# `MULTI_WORKER_FIT_FIXED_IN`) or the wrappers still fit. The two-worker
+# training itself is tests/test_distributed.py.
+tensorflow_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="patches the TensorFlow backend's trainer")
+
+
+@tensorflow_only
+def test_multi_worker_fit_bug_is_still_in_keras():
+    from keras.src.backend.tensorflow import trainer
+
+    assert _keras_internals.multi_worker_fit_is_broken()
+    assert callable(trainer._collective_all_reduce_multi_worker)
+    # Scalar losses and metrics averaged over the workers along axis 0.
+    source = inspect.getsource(trainer.reduce_per_replica)
+    assert 'strategy.reduce("MEAN", v, axis=0)' in source, (
+        "Keras changed reduce_per_replica: is keras-team/keras#20585 fixed?")
+    assert list(inspect.signature(trainer.reduce_per_replica).parameters) == [
+        "values", "strategy", "reduction"]
+    # The first batch averaged over all replicas to learn its shapes
+    # (Keras >= 3.5).
+    build = getattr(trainer.TensorFlowTrainer, "_maybe_symbolic_build", None)
+    if build is not None:
+        source = inspect.getsource(build)
+        assert "self.distribute_strategy.reduce(" in source, (
+            "Keras changed TensorFlowTrainer._maybe_symbolic_build: is "
+            "keras-team/keras#20585 fixed?")
+        assert list(inspect.signature(build).parameters) == [
+            "self", "iterator", "data_batch"]
+
+
+def test_multi_worker_fit_fix_applies_below_the_fixed_release(monkeypatch):
+    monkeypatch.setattr(_keras_internals, "MULTI_WORKER_FIT_FIXED_IN", "3.17.0")
+    assert _keras_internals.multi_worker_fit_is_broken("3.16.2")
+    assert not _keras_internals.multi_worker_fit_is_broken("3.17.0")
+    assert not _keras_internals.multi_worker_fit_is_broken("3.17.1.dev2026")
+    assert not _keras_internals.multi_worker_fit_is_broken("3.18.0rc1")
+    assert not _keras_internals.multi_worker_fit_is_broken("3.17.0+local")
+    # On a fixed release it leaves Keras alone.
+    monkeypatch.setattr(_keras_internals, "MULTI_WORKER_FIT_FIXED_IN", "3.0.0")
+    assert not _keras_internals.patch_multi_worker_fit()
+
+
+@tensorflow_only
+def test_multi_worker_fit_patch(monkeypatch):
+    # Without a cluster, a one-device MirroredStrategy stands in for a
+    # multi-worker one (`_collective_all_reduce_multi_worker` says so): Keras
+    # then fails as across workers (scalar losses reduced along axis 0), and
+    # the patched trainer fits.
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer
+
+    # Undone after the test: Keras's functions, and "not patched yet".
+    monkeypatch.setattr(trainer, "reduce_per_replica",
+                        trainer.reduce_per_replica)
+    monkeypatch.setattr(trainer.TensorFlowTrainer, "_maybe_symbolic_build",
+                        trainer.TensorFlowTrainer._maybe_symbolic_build)
+    monkeypatch.setattr(trainer, "_keras_nrnm_multi_worker_fit", False,
+                        raising=False)
+    monkeypatch.setattr(trainer, "_collective_all_reduce_multi_worker",
+                        lambda strategy: True)
+
+    def fit():
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+        with strategy.scope():
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+            model.compile("sgd", "sparse_categorical_crossentropy",
+                          metrics=["accuracy"])
+        x = np.ones((8, 3), "float32")
+        y = np.arange(8) % 2
+        return model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+
+    with pytest.raises(ValueError, match="Invalid reduction dimension 0"):
+        fit()
+    assert _keras_internals.patch_multi_worker_fit()
+    assert _keras_internals.patch_multi_worker_fit()  # patches once
+    history = fit()
+    assert np.isfinite(history.history["loss"][0])

@@ -39,7 +39,7 @@ def test_wheel_holds_the_package_only(wheel):
     assert not any(n.endswith((".npz", ".npy", ".csv", ".pkl", ".gz")) for n in names)
     metadata = zipfile.ZipFile(wheel).read(
         [n for n in names if n.endswith("METADATA")][0]).decode()
-    assert "Requires-Dist: keras>=3.0" in metadata
+    assert "Requires-Dist: keras>=3.8.0" in metadata
     assert "Requires-Python: >=3.10" in metadata
 
 

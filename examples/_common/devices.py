@@ -55,7 +55,11 @@ def join_cluster(args):
                 "(see docs/distributed.md)")
         import tensorflow as tf
 
-        _patch_keras_for_multi_worker()
+        from keras_nrnm._keras_internals import patch_multi_worker_fit
+
+        # Keras's fit fails under this strategy (keras-team/keras#20585):
+        # see docs/distributed.md.
+        patch_multi_worker_fit()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         _cluster = _Cluster(_tf_rank(json.loads(os.environ["TF_CONFIG"])),
                             _tf_workers(json.loads(os.environ["TF_CONFIG"])),
@@ -95,58 +99,6 @@ def _tf_rank(config):
     if task.get("type") == "chief":
         return 0
     return int(task.get("index", 0)) + len(config.get("cluster", {}).get("chief", []))
-
-
-def _patch_keras_for_multi_worker():
-    """Two fixes without which Keras 3 (3.15 and earlier) cannot `fit` under
-    `MultiWorkerMirroredStrategy` (keras-team/keras#20585):
-
-    - before the first step `fit` averages a batch over the replicas with
-      `strategy.reduce` only to learn its shapes; across workers that reduce
-      rejects a nested batch. The first local replica's batch has the
-      shapes it needs.
-    - the per-step loss and metric values are scalars, which Keras averages
-      over workers with `axis=0`; a scalar has no axis 0.
-
-    Private Keras code: the multi-worker test in
-    `tests/test_distributed.py` fails when a Keras release changes it.
-    """
-    import tensorflow as tf
-    from keras.src.backend.tensorflow import trainer
-
-    if getattr(trainer, "_keras_nrnm_multi_worker", False):
-        return
-    trainer._keras_nrnm_multi_worker = True
-
-    def first_replica(value):
-        if isinstance(value, tf.distribute.DistributedValues):
-            return value.values[0]
-        return value
-
-    def maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if self._distribute_strategy is None:
-            return
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = tf.nest.map_structure(first_replica, next(batches))
-                break
-        with self.distribute_strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
-    reduce_per_replica = trainer.reduce_per_replica
-
-    def reduce_scalars(values, strategy, reduction):
-        if (reduction in ("auto", "mean")
-                and trainer._collective_all_reduce_multi_worker(strategy)):
-            def mean(value):
-                axis = 0 if value.shape.rank else None
-                return strategy.reduce("MEAN", value, axis=axis)
-
-            return tf.nest.map_structure(mean, values)
-        return reduce_per_replica(values, strategy, reduction)
-
-    trainer.reduce_per_replica = reduce_scalars
 
 
 class Devices:
