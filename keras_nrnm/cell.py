@@ -56,8 +56,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             scale).
         window: Positive integer `win`, the memory is updated every `window`
             steps (after steps `win-1, 2*win-1, ...`). Default: 4.
-        num_heads: Positive integer dividing `units`, attention heads.
-            Default: 4 (as in the paper).
+        num_heads: Positive integer dividing `units`, attention heads, or
+            `None`: the largest of 4, 2 and 1 that divides `units` (4, as in
+            the paper, whenever `units` is a multiple of 4). The config
+            stores the number used. Default: `None`.
         attention: Boolean. `False` replaces the self-attention by
             concatenation and a linear map (the paper's "NRNM w/o SA"
             ablation, Fig. 7). Default: `True`.
@@ -71,6 +73,15 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             RNN) (Fig. 7). Without a cell state, the memory term of Eq. 10
             enters the candidate state before its activation; see
             `docs/design.md`. Default: `"lstm"`.
+        reset_after: Boolean, the GRU backbone's convention, as in
+            `keras.layers.GRUCell`: `True` applies the reset gate after the
+            recurrent matrix product, with a separate recurrent bias (the
+            bias is then `(2, 3 * units)`), so that a fresh cell computes
+            exactly `keras.layers.GRUCell` with the same kernels; `False`
+            applies it before the product (the classic form). Ignored by
+            the other backbones. Configs saved without this argument (before
+            it existed) load with `False`, the form they were built with.
+            Default: `True` (Keras's default).
         backward_states: Boolean. If `True`, the last `units` input features
             are the hidden states of a backward pass over the sequence, and
             they join the memory's source units (Eq. 18); the backbone reads
@@ -129,6 +140,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         recurrent_dropout: Float in [0, 1), dropout on `h_{t-1}` in the
             recurrent product.
         seed: Random seed for the dropout and zoneout masks.
+        implementation: Accepted, as by `keras.layers.LSTMCell`, for
+            compatibility (0, 1 or 2), and ignored: the cell has one
+            implementation. Not saved in the config (as in Keras).
 
     Call arguments:
         inputs: A 2D tensor `(batch, features)`.
@@ -168,10 +182,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         stride=4,
         strides=None,
         window=4,
-        num_heads=4,
+        num_heads=None,
         attention=True,
         attention_output_projection=True,
         backbone="lstm",
+        reset_after=True,
         backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
@@ -197,7 +212,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         seed=None,
         **kwargs,
     ):
+        # As `keras.layers.LSTMCell`: accepted for compatibility, ignored.
+        implementation = validation.implementation(
+            kwargs.pop("implementation", 2))
         super().__init__(**kwargs)
+        self.implementation = implementation
         self.units = validation.positive_int("units", units)
         self.block_size = validation.positive_int(
             "block_size", block_size, maximum=MAX_COUNTER
@@ -213,13 +232,13 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         self.attention_output_projection = validation.boolean(
             "attention_output_projection", attention_output_projection)
         self.backbone = validation.one_of("backbone", backbone, BACKBONES)
+        self.reset_after = validation.boolean("reset_after", reset_after)
         self.backward_states = validation.boolean("backward_states",
                                                   backward_states)
         self.window = validation.positive_int(
             "window", window, maximum=MAX_COUNTER
         )
-        self.num_heads = validation.positive_int("num_heads", num_heads)
-        validation.divides("num_heads", self.num_heads, "units", self.units)
+        self.num_heads = validation.num_heads(num_heads, self.units)
         self.memory_dropout = validation.rate("memory_dropout", memory_dropout)
         self.zoneout = validation.rate("zoneout", zoneout)
         self.memory_gates = validation.one_of("memory_gates", memory_gates,
@@ -266,6 +285,21 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             self.state_size.append(k * d)
         self.state_size.append(2)
         self.output_size = d
+
+    @property
+    def _has_recurrent_bias(self):
+        return self.use_bias and self.backbone == "gru" and self.reset_after
+
+    def backbone_biases(self):
+        """`(b, b_U)`: the backbone's input bias (added to `x W`) and its
+        recurrent bias (added to `h U`: the GRU with `reset_after` only, the
+        rows of its `(2, 3 * units)` bias; `None` otherwise). Both `None`
+        without `use_bias`."""
+        if self.bias is None:
+            return None, None
+        if self._has_recurrent_bias:
+            return self.bias[0], self.bias[1]
+        return self.bias, None
 
     @property
     def memory_strides(self):
@@ -347,8 +381,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
             else:
                 bias_initializer = self.bias_initializer
+            # The GRU with `reset_after` has a recurrent bias of its own:
+            # Keras's `(2, 3 units)` layout, input row then recurrent row.
             self.bias = self.add_weight(
-                shape=(gates * d,),
+                shape=((2, gates * d) if self._has_recurrent_bias
+                       else (gates * d,)),
                 name="bias",
                 initializer=bias_initializer,
                 regularizer=self.bias_regularizer,
@@ -438,7 +475,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         (`None` otherwise)."""
         kernels = [self.kernel, self.memory_gate_kernel,
                    self.input_projection_kernel]
-        biases = [self.bias, self.memory_gate_bias, self.input_projection_bias]
+        biases = [self.backbone_biases()[0], self.memory_gate_bias,
+                  self.input_projection_bias]
         key_value_maps = (self.memory.input_key_value_maps() if keys_values
                           else None)
         if keys_values and self._folds_keys_values():
@@ -532,15 +570,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                  + memory_term)
             h = rec_act(z_o) * act(c)  # Eq. 13
         elif self.backbone == "gru":
-            d = self.units
-            x_z, x_r, x_h = ops.split(x_gates, 3, axis=-1)
-            h_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * d])
-            z = rec_act(x_z + h_zr[:, :d])
-            r = rec_act(x_r + h_zr[:, d:])
-            candidate = act(
-                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * d:])
-                + memory_term)
-            h, c = z * h_tm1 + (1.0 - z) * candidate, c_tm1
+            h, c = self._gru_step(x_gates, memory_term, h_tm1, h_in), c_tm1
         else:  # "simple"
             h = act(x_gates + ops.matmul(h_in, self.recurrent_kernel)
                     + memory_term)
@@ -552,6 +582,33 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         if self.backbone == "lstm":
             c = self.zoneout_step(c, c_tm1, keep[1])
         return h, c
+
+    def _gru_step(self, x_gates, memory_term, h_tm1, h_in):
+        """`h_t` of the GRU backbone (for `recurrent_step`); the memory term
+        joins the candidate's pre-activation. With `reset_after` (Keras's
+        default): `h~ = act(x W_h + b_h + r * (h U_h + b^U_h) + m)`, the
+        gates `z, r` reading `h U + b^U`; without it, the classic form
+        `h~ = act(x W_h + b_h + (r * h) U_h + m)`. Then
+        `h_t = z * h_{t-1} + (1 - z) * h~`."""
+        act, rec_act = self.activation, self.recurrent_activation
+        d = self.units
+        x_z, x_r, x_h = ops.split(x_gates, 3, axis=-1)
+        if self.reset_after:
+            h_zrh = ops.matmul(h_in, self.recurrent_kernel)
+            recurrent_bias = self.backbone_biases()[1]
+            if recurrent_bias is not None:
+                h_zrh = h_zrh + recurrent_bias
+            h_z, h_r, h_h = ops.split(h_zrh, 3, axis=-1)
+            z, r = rec_act(x_z + h_z), rec_act(x_r + h_r)
+            candidate = act(x_h + r * h_h + memory_term)
+        else:
+            h_zr = ops.matmul(h_in, self.recurrent_kernel[:, : 2 * d])
+            z = rec_act(x_z + h_zr[:, :d])
+            r = rec_act(x_r + h_zr[:, d:])
+            candidate = act(
+                x_h + ops.matmul(r * h_in, self.recurrent_kernel[:, 2 * d:])
+                + memory_term)
+        return z * h_tm1 + (1.0 - z) * candidate
 
     def zoneout_step(self, new, old, keep):
         """Zoneout: `keep * new + (1 - keep) * old` in training; at
@@ -692,6 +749,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             "attention": self.attention,
             "attention_output_projection": self.attention_output_projection,
             "backbone": self.backbone,
+            "reset_after": self.reset_after,
             "backward_states": self.backward_states,
             "memory_dropout": self.memory_dropout,
             "zoneout": self.zoneout,
@@ -746,15 +804,17 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
 def with_legacy_defaults(config):
     """`config` with the values that configs saved before these keys existed
-    (version 0.1, or before `fusion_activation` for that key) were built
-    with: tied Eq. 9 gates, the memory projection drawn by
-    `kernel_initializer`, the attention's output projection, and a linear
-    Eq. 7 fusion."""
+    (version 0.1, or before `fusion_activation` and `reset_after` for those
+    keys) were built with: tied Eq. 9 gates, the memory projection drawn by
+    `kernel_initializer`, the attention's output projection, a linear Eq. 7
+    fusion, and the classic GRU backbone (reset gate before the product,
+    one bias)."""
     legacy = {
         "memory_gates": "tied",
         "attention_output_projection": True,
         "memory_projection_initializer": config.get(
             "kernel_initializer", "glorot_uniform"),
         "fusion_activation": None,
+        "reset_after": False,
     }
     return {**legacy, **config}

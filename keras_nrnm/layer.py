@@ -40,12 +40,25 @@ class NRNM(keras.layers.RNN):
             by self-attention and an FC layer (`fusion_activation`);
             replaces `stride`. Default: `None`.
         window: The memory is updated every `window` steps. Default: 4.
-        num_heads: Attention heads, must divide `units`. Default: 4.
+        num_heads: Attention heads, a positive integer dividing `units`, or
+            `None`: the largest of 4, 2 and 1 that divides `units` (4, the
+            paper's choice, whenever `units` is a multiple of 4; so
+            `NRNM(units)` works for every `units`, as `LSTM(units)` does).
+            The config stores the number used. Default: `None`.
         attention: `False` for the "NRNM w/o SA" ablation (Fig. 7).
         attention_output_projection: `True` maps the attention's heads
             through an output projection `W^o`; `False` is Eq. 5 as written
             (and the authors' code). Default: `True`.
         backbone: `"lstm"` (default), `"gru"` or `"simple"` (Fig. 7).
+        reset_after: Boolean, the GRU backbone's convention, as in
+            `keras.layers.GRU`: `True` applies the reset gate after the
+            recurrent matrix product, with a separate recurrent bias (a
+            `(2, 3 * units)` bias), so that a fresh
+            `NRNM(units, backbone="gru")` computes exactly
+            `keras.layers.GRU(units)` with the same kernels; `False` applies
+            it before the product (the classic form). Ignored by the other
+            backbones. Configs saved without it (before it existed) load
+            with `False`, as they were built. Default: `True`.
         backward_states: `True` when the inputs end with a backward pass's
             hidden states for the memory (Eq. 18; see `BidirectionalNRNM`).
         memory_dropout: Dropout on the memory read by the backbone.
@@ -107,6 +120,14 @@ class NRNM(keras.layers.RNN):
         unroll: Boolean. Unroll the loop (short sequences only).
         zero_output_for_mask: Boolean. Output zeros at masked steps instead
             of repeating the last output.
+        use_cudnn: `"auto"` (default) or `False`, accepted for compatibility
+            with `keras.layers.LSTM`; NRNM has no cuDNN kernel (its memory
+            is not in cuDNN's LSTM), so it always runs its own loop, and
+            `True` raises a `ValueError`. Not saved in the config (as in
+            Keras).
+        implementation: Accepted for compatibility with
+            `keras.layers.LSTM` (0, 1 or 2) and ignored: NRNM has one
+            implementation. Not saved in the config (as in Keras).
 
     Call arguments:
         inputs: A 3D tensor `(batch, timesteps, features)`.
@@ -114,7 +135,8 @@ class NRNM(keras.layers.RNN):
             skipped step changes no state, counters included, so left- and
             right-padded sequences give the same result as unpadded ones.
         training: Python boolean, whether dropout and zoneout are active.
-        initial_state: `[h, c]` (`[h]` for the gru and simple backbones;
+        initial_state: `[h, c]` (`[h]`, or the tensor `h` alone as
+            `keras.layers.GRU` takes it, for the gru and simple backbones;
             the memory and block buffers start empty), or the full list of
             `NRNMCell` states, e.g. those returned with
             `return_state="full"` (the sequence then continues where they
@@ -150,10 +172,11 @@ class NRNM(keras.layers.RNN):
         stride=4,
         strides=None,
         window=4,
-        num_heads=4,
+        num_heads=None,
         attention=True,
         attention_output_projection=True,
         backbone="lstm",
+        reset_after=True,
         backward_states=False,
         memory_dropout=0.0,
         zoneout=0.0,
@@ -184,10 +207,12 @@ class NRNM(keras.layers.RNN):
         stateful=False,
         unroll=False,
         zero_output_for_mask=False,
+        use_cudnn="auto",
         **kwargs,
     ):
         cell_kwargs = {name: value for name, value in locals().items()
                        if name in CELL_ARGS}
+        use_cudnn = validation.use_cudnn(use_cudnn)
         return_state = validation.return_state(return_state)
         return_sequences, go_backwards, stateful, unroll, zero_output_for_mask = (
             validation.boolean(name, value) for name, value in (
@@ -201,6 +226,8 @@ class NRNM(keras.layers.RNN):
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
             name="nrnm_cell",
+            # As `keras.layers.LSTM`: accepted for compatibility, ignored.
+            implementation=kwargs.pop("implementation", 2),
         )
         super().__init__(
             cell,
@@ -214,22 +241,25 @@ class NRNM(keras.layers.RNN):
             **kwargs,
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
+        self.use_cudnn = use_cudnn
 
     def _complete_initial_state(self, initial_state, batch_size):
         """Accepts `[h, c]` (like LSTM) and adds empty memory and buffers."""
         if initial_state is None:
             return None
-        initial_state = list(initial_state)
+        received = ("a single tensor"
+                    if not keras.tree.is_nested(initial_state)
+                    else f"a list of {len(initial_state)} tensors")
+        initial_state = as_state_list(initial_state)
         full = len(self.cell.state_size)
         if len(initial_state) == full:
             return initial_state
         given = self._backbone_states
         if len(initial_state) != given:
-            names = "[h, c]" if given == 2 else "[h]"
+            names = "`[h, c]`" if given == 2 else "`[h]` (or `h` alone)"
             raise ValueError(
-                f"Argument `initial_state` must be `{names}` or the full list "
-                f"of {full} NRNMCell states. Received a list of "
-                f"{len(initial_state)} tensors."
+                f"Argument `initial_state` must be {names} or the full list "
+                f"of {full} NRNMCell states. Received {received}."
             )
         zeros = self.cell.get_initial_state(batch_size)
         return initial_state + zeros[given:]
@@ -274,7 +304,7 @@ class NRNM(keras.layers.RNN):
         # at window phase 0; the fast path then needs no spare window.
         self._counters_start_at_zero = not self.stateful and (
             initial_state is None
-            or len(initial_state) == self._backbone_states)
+            or len(as_state_list(initial_state)) == self._backbone_states)
         initial_state = self._complete_initial_state(
             initial_state, ops.shape(sequences)[0]
         )
@@ -335,6 +365,14 @@ class NRNM(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**with_legacy_defaults(config))
+
+
+def as_state_list(initial_state):
+    """`initial_state` as a list: a single tensor (Keras's RNN layers take
+    one for a cell with one state, e.g. `h` for `GRU`) becomes `[tensor]`."""
+    if keras.tree.is_nested(initial_state):
+        return list(initial_state)
+    return [initial_state]
 
 
 def checked_mask(sequences, mask, layer_name):

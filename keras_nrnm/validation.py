@@ -63,6 +63,69 @@ def divides(divisor_name, divisor, name, value):
         )
 
 
+# `num_heads=None`: the first of these that divides `units`.
+DEFAULT_HEADS = (4, 2, 1)
+
+
+def num_heads(value, units):
+    """`value`, a positive integer dividing `units`; `None` resolves to the
+    largest of `DEFAULT_HEADS` (4, 2, 1) that divides `units` (4, the
+    paper's choice, where it can)."""
+    if value is None:
+        return next(heads for heads in DEFAULT_HEADS if units % heads == 0)
+    value = positive_int("num_heads", value)
+    if units % value:
+        raise ValueError(
+            f"Argument `num_heads` must divide `units`. Received: "
+            f"num_heads={value}, units={units}. Leave `num_heads=None` to "
+            f"use the largest of {DEFAULT_HEADS} that divides `units`."
+        )
+    return value
+
+
+# Values of `implementation` that Keras's LSTM and GRU accept (the modes of
+# Keras 2; Keras 3 keeps the argument for compatibility).
+IMPLEMENTATIONS = (0, 1, 2)
+
+
+def implementation(value):
+    """`implementation` as `keras.layers.LSTM` takes it: accepted for
+    compatibility and ignored (NRNM has one implementation)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"Argument `implementation` must be one of {IMPLEMENTATIONS}. "
+            f"Received: implementation={value!r} (of type "
+            f"{type(value).__name__})"
+        )
+    if value not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"Argument `implementation` must be one of {IMPLEMENTATIONS} "
+            "(accepted for compatibility with `keras.layers.LSTM`, and "
+            f"ignored). Received: implementation={value!r}"
+        )
+    return int(value)
+
+
+def use_cudnn(value):
+    """`"auto"` or `False`. NRNM has no cuDNN kernel: `True` (require one)
+    cannot be met."""
+    if isinstance(value, (bool, np.bool_)) and not value:
+        return False
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            "Argument `use_cudnn` cannot be True: NRNM has no cuDNN kernel "
+            "(its memory is not in cuDNN's LSTM or GRU). Use \"auto\" or "
+            "False. Received: use_cudnn=True"
+        )
+    raise ValueError(
+        "Argument `use_cudnn` must be one of {\"auto\", False} (True is "
+        f"not possible: NRNM has no cuDNN kernel). Received: "
+        f"use_cudnn={value!r}"
+    )
+
+
 def one_of(name, value, allowed):
     # A list or dict is unhashable: `value in allowed` would fail with a
     # TypeError that names no argument.

@@ -100,8 +100,14 @@ def cell_weights(cell):
         # would fail the comparison.
         w["fuse_activation"] = activation(cell.fusion_activation)
     d = cell.units
+    # The GRU's convention (Keras's `reset_after`): the reset gate after the
+    # recurrent product, which then has a bias of its own, `b_U`.
+    w["reset_after"] = cell.backbone == "gru" and cell.reset_after
+    w["b_U"] = np.zeros(w["U"].shape[1])
     if cell.use_bias:
         w["b"] = _f(cell.bias)
+        if w["reset_after"]:  # Keras's (2, 3 d) bias: input row, recurrent row
+            w["b"], w["b_U"] = w["b"][0], w["b"][1]
         w["b_x"] = _f(cell.input_projection_bias)
         w["b_m"] = _f(cell.memory_gate_bias)
     else:
@@ -192,19 +198,30 @@ def memory_update(w, hidden, inputs, memory, t, block_size, strides,
 def backbone_step(w, backbone, x_t, h, c, memory_term):
     """Eq. 10-13 (LSTM), or the memory term in the candidate (GRU, RNN)."""
     z = x_t @ w["W"] + w["b"]
-    d = len(h)
     if backbone == "lstm":
         z_i, z_f, z_c, z_o = np.split(z + h @ w["U"], 4)
         c = sigmoid(z_f) * c + sigmoid(z_i) * np.tanh(z_c) + memory_term  # Eq. 10
         return sigmoid(z_o) * np.tanh(c), c  # Eq. 13
     if backbone == "gru":
-        x_z, x_r, x_h = np.split(z, 3)
-        u_z, u_r, u_h = w["U"][:, :d], w["U"][:, d:2 * d], w["U"][:, 2 * d:]
-        update = sigmoid(x_z + h @ u_z)
-        reset = sigmoid(x_r + h @ u_r)
-        candidate = np.tanh(x_h + (reset * h) @ u_h + memory_term)
-        return update * h + (1 - update) * candidate, c
+        return gru_step(w, z, h, memory_term), c
     return np.tanh(z + h @ w["U"] + memory_term), c  # simple RNN
+
+
+def gru_step(w, z, h, memory_term):
+    """The GRU backbone from `z = x W + b`: Keras's default form (reset gate
+    after the recurrent product and its bias `b_U`), or the classic one
+    (reset gate before the product)."""
+    d = len(h)
+    x_z, x_r, x_h = np.split(z, 3)
+    u_z, u_r, u_h = w["U"][:, :d], w["U"][:, d:2 * d], w["U"][:, 2 * d:]
+    b_z, b_r, b_h = np.split(w["b_U"], 3)
+    update = sigmoid(x_z + h @ u_z + b_z)
+    reset = sigmoid(x_r + h @ u_r + b_r)
+    if w["reset_after"]:
+        candidate = np.tanh(x_h + reset * (h @ u_h + b_h) + memory_term)
+    else:
+        candidate = np.tanh(x_h + (reset * h) @ u_h + memory_term)
+    return update * h + (1 - update) * candidate
 
 
 def zoneout(new, old, rate, keep):

@@ -146,6 +146,51 @@ def test_fresh_layer_is_exactly_its_lstm():
     assert np.abs(numpy_of(layer.cell.memory_projection) - before).max() > 0
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_fresh_gru_backbone_is_exactly_keras_gru(reset_after):
+    # With the memory projection at zero (a fresh layer), the GRU backbone
+    # is `keras.layers.GRU` in either convention, biases included (with
+    # `reset_after`, Keras's (2, 3 units) bias), though every other weight
+    # of the memory is random here.
+    x = random_inputs((2, 13, 3), seed=8)
+    layer = sequence_model(8, 4, 2, 2, backbone="gru", reset_after=reset_after)
+    gru = keras.layers.GRU(8, return_sequences=True, reset_after=reset_after)
+    layer(x), gru(x)
+    randomize_weights(layer, seed=8)
+    layer.cell.memory_projection.assign(np.zeros((16, 8), "float32"))
+    assert tuple(layer.cell.bias.shape) == tuple(gru.cell.bias.shape)
+    for name in ("kernel", "recurrent_kernel", "bias"):
+        getattr(gru.cell, name).assign(getattr(layer.cell, name))
+    np.testing.assert_allclose(numpy_of(layer(x)), numpy_of(gru(x)),
+                               atol=1e-6)
+    # The other convention, with the same kernels and no biases, differs.
+    other = keras.layers.GRU(8, return_sequences=True, use_bias=False,
+                             reset_after=not reset_after)
+    plain = sequence_model(8, 4, 2, 2, backbone="gru", use_bias=False,
+                           reset_after=reset_after)
+    other(x), plain(x)
+    for name in ("kernel", "recurrent_kernel"):
+        getattr(plain.cell, name).assign(getattr(layer.cell, name))
+        getattr(other.cell, name).assign(getattr(layer.cell, name))
+    assert np.abs(numpy_of(plain(x)) - numpy_of(other(x))).max() > 1e-3
+
+
+def test_gru_backbone_defaults_to_keras_gru_layout():
+    layer, gru = NRNM(8, backbone="gru"), keras.layers.GRU(8)
+    x = random_inputs((2, 5, 3), seed=1)
+    layer(x), gru(x)
+    assert layer.cell.reset_after and gru.cell.reset_after
+    assert tuple(layer.cell.bias.shape) == tuple(gru.cell.bias.shape) == (2, 24)
+    classic = NRNM(8, backbone="gru", reset_after=False)
+    classic(x)
+    assert tuple(classic.cell.bias.shape) == (24,)
+    # The other backbones ignore the argument.
+    for backbone, shape in (("lstm", (32,)), ("simple", (8,))):
+        other = NRNM(8, backbone=backbone, reset_after=True)
+        other(x)
+        assert tuple(other.cell.bias.shape) == shape, backbone
+
+
 def test_layer_norm_epsilon_reaches_eq6():
     # Small inputs, so that the epsilon matters against the norms' variance.
     x = 0.05 * random_inputs((2, 10, 3), seed=5)
@@ -345,6 +390,11 @@ def test_return_state_and_initial_state():
     assert not np.allclose(numpy_of(short[0]), numpy_of(seq))
     with pytest.raises(ValueError, match="initial_state"):
         layer(x, initial_state=[h0])
+    # A single tensor is `[h]` (Keras's GRU takes one), not the LSTM's state.
+    with pytest.raises(ValueError, match=r"`\[h, c\]` or the full list of 6 "
+                                         r"NRNMCell states. Received a "
+                                         r"single tensor"):
+        layer(x, initial_state=h0)
 
 
 def test_go_backwards_is_reversed_input():

@@ -220,13 +220,15 @@ def fixed_zoneout_masks(cell, batch, seed, steps=64):
 
 
 # Windows dividing the block and not, and one longer than
-# `MAX_UNROLLED_STEPS` (its steps in an inner loop).
-@pytest.mark.parametrize("backbone,window,steps", [
-    ("lstm", 3, 10), ("lstm", 2, 9), ("gru", 3, 10), ("simple", 18, 20)])
+# `MAX_UNROLLED_STEPS` (its steps in an inner loop); both GRU forms.
+@pytest.mark.parametrize("backbone,window,steps,reset_after", [
+    ("lstm", 3, 10, True), ("lstm", 2, 9, True), ("gru", 3, 10, True),
+    ("gru", 2, 9, False), ("simple", 18, 20, True)])
 def test_zoneout_paths_and_reference_agree_given_the_masks(backbone, window,
-                                                           steps):
+                                                           steps, reset_after):
     layer = built_layer(4, 2, window, weights_seed=9, return_sequences=True,
-                        zoneout=0.4, backbone=backbone)
+                        zoneout=0.4, backbone=backbone,
+                        reset_after=reset_after)
     x = random_inputs((3, steps, FEATURES), seed=9)
     table = fixed_zoneout_masks(layer.cell, 3, seed=4)
     state = [ops.convert_to_tensor(s) for s in layer.get_initial_state(3)]
@@ -294,7 +296,9 @@ def test_random_configs(draw):
 
 
 @pytest.mark.parametrize("variant", [
-    dict(backbone="gru"),
+    dict(backbone="gru"),  # reset_after=True, Keras's GRU form
+    dict(backbone="gru", reset_after=False),  # the classic form
+    dict(backbone="gru", use_bias=False),
     dict(memory_gates="separate"),
     dict(backbone="simple"),  # with zoneout: test_zoneout_paths_and_reference_...
     dict(strides=(1, 2, 4), block_size=8),

@@ -35,8 +35,18 @@ BAD_ARGUMENTS = [
     (dict(units=8, window=-1), ValueError, "window=-1"),
     (dict(units=8, window=1000), ValueError, "`window` must be at most 256"),
     (dict(units=10, num_heads=4), ValueError,
-     "`num_heads` must divide `units`. Received: num_heads=4, units=10"),
+     "`num_heads` must divide `units`. Received: num_heads=4, units=10. "
+     "Leave `num_heads=None` to use the largest of (4, 2, 1) that divides "
+     "`units`."),
     (dict(units=8, num_heads=0), ValueError, "num_heads=0"),
+    (dict(units=8, num_heads="4"), TypeError, "num_heads='4'"),
+    (dict(units=8, backbone="gru", reset_after="False"), TypeError,
+     "Argument `reset_after` must be a boolean. Received: reset_after='False'"),
+    (dict(units=8, implementation=3), ValueError,
+     "Argument `implementation` must be one of (0, 1, 2) (accepted for "
+     "compatibility with `keras.layers.LSTM`, and ignored). Received: "
+     "implementation=3"),
+    (dict(units=8, implementation="2"), TypeError, "implementation='2'"),
     (dict(units=8, dropout=1.0), ValueError, "`dropout` must be a float in [0, 1). Received: dropout=1.0"),
     (dict(units=8, dropout=-0.1), ValueError, "dropout=-0.1"),
     (dict(units=8, recurrent_dropout=1.5), ValueError, "recurrent_dropout=1.5"),
@@ -96,6 +106,10 @@ BAD_LAYER_ARGUMENTS = [
     (dict(units=8, unroll=1), TypeError, "unroll=1"),
     (dict(units=8, zero_output_for_mask="False"), TypeError,
      "zero_output_for_mask='False'"),
+    (dict(units=8, use_cudnn=True), ValueError,
+     "Argument `use_cudnn` cannot be True: NRNM has no cuDNN kernel"),
+    (dict(units=8, use_cudnn="yes"), ValueError,
+     'Argument `use_cudnn` must be one of {"auto", False}'),
 ]
 
 

@@ -34,6 +34,9 @@ MODELS = {
     "gru_backbone": lambda: [NRNM(8, num_heads=2, backbone="gru",
                                   return_sequences=True),
                              keras.layers.GlobalMaxPooling1D()],
+    "gru_backbone_classic": lambda: [NRNM(8, backbone="gru", reset_after=False,
+                                          return_sequences=True),
+                                     keras.layers.GlobalMaxPooling1D()],
     "bidirectional_memory": lambda: [keras.layers.Masking(0.0),
                                      BidirectionalNRNM(8, block_size=4, stride=2,
                                                        window=2, num_heads=2)],
@@ -84,6 +87,8 @@ def test_saved_model_predicts_identically(name, tmp_path):
                           attention=False)),
     (NRNM, dict(units=8, block_size=10, strides=(1, 3, 5), num_heads=2)),
     (NRNM, dict(units=8, backbone="simple", num_heads=2)),
+    (NRNM, dict(units=8, backbone="gru", reset_after=False)),
+    (NRNMCell, dict(units=6, backbone="gru", num_heads=3)),
     (NRNM, dict(units=8, num_heads=2, attention_output_projection=False)),
     (NRNM, dict(units=8, num_heads=2, memory_gates="separate")),
     (NRNM, dict(units=8, block_size=4, strides=(1, 2), num_heads=2,
@@ -174,6 +179,75 @@ def test_files_saved_without_fusion_activation_load_the_linear_fusion(tmp_path):
         del config["fusion_activation"]
         legacy = cls.from_config(config).get_config()
         assert legacy["fusion_activation"] == "linear", cls.__name__
+
+
+def test_files_saved_without_reset_after_load_the_classic_gru(tmp_path):
+    # Before `reset_after`, the GRU backbone was the classic form (reset
+    # gate before the product, a (3 units,) bias) and configs had no such
+    # key. Such a file (classic GRU backbones, the key removed from its
+    # configs) loads classic and predicts as it did, though new layers
+    # default to Keras's `reset_after=True`.
+    import json
+    import zipfile
+
+    inputs = keras.Input((STEPS, FEATURES))
+    outputs = NRNM(8, block_size=4, stride=2, window=2, backbone="gru",
+                   reset_after=False, return_sequences=True,
+                   name="nrnm")(inputs)
+    outputs = keras.layers.RNN(
+        NRNMCell(8, block_size=4, stride=2, window=3, backbone="gru",
+                 reset_after=False), name="rnn")(outputs)
+    model = keras.Model(inputs, outputs)
+    randomize_weights(model, seed=6)
+    x = random_inputs((3, STEPS, FEATURES), seed=6)
+    expected = ops.convert_to_numpy(model(x))
+    path, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
+    model.save(str(path))
+    with zipfile.ZipFile(path) as new, zipfile.ZipFile(old_path, "w") as old:
+        for item in new.infolist():
+            data = new.read(item)
+            if item.filename == "config.json":
+                assert data.count(b'"reset_after"') == 2
+                data = json.dumps(_without_key(json.loads(data),
+                                               "reset_after")).encode()
+            old.writestr(item, data)
+    loaded = keras.saving.load_model(str(old_path))
+    np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), expected)
+    for cell in (loaded.get_layer("nrnm").cell, loaded.get_layer("rnn").cell):
+        assert cell.reset_after is False
+        assert tuple(cell.bias.shape) == (24,)
+    # The same for each class's own config, and the default is True.
+    for cls, kwargs in [
+            (NRNM, dict(units=8, backbone="gru")),
+            (NRNMCell, dict(units=8, backbone="gru")),
+            (BidirectionalNRNM, dict(units=8, backbone="gru"))]:
+        config = cls(**kwargs).get_config()
+        assert config["reset_after"] is True, cls.__name__
+        del config["reset_after"]
+        assert cls.from_config(config).get_config()["reset_after"] is False
+
+
+def test_num_heads_default_is_stored_resolved():
+    # `num_heads=None` picks the largest of 4, 2, 1 dividing `units`; the
+    # config holds that number, so a file keeps its attention's layout.
+    for units, heads in ((8, 4), (12, 4), (6, 2), (10, 2), (3, 1), (7, 1)):
+        for cls in (NRNM, NRNMCell):
+            config = cls(units).get_config()
+            assert config["num_heads"] == heads, (cls.__name__, units)
+            assert cls.from_config(config).num_heads == heads
+    assert NRNM(8, num_heads=2).get_config()["num_heads"] == 2
+
+
+def test_implementation_and_use_cudnn_are_not_saved():
+    # As in keras.layers.LSTM: accepted, not part of the config; a config
+    # with `implementation` (Keras's GRU test adds one) still loads.
+    layer = NRNM(8, implementation=1, use_cudnn=False)
+    config = layer.get_config()
+    assert "implementation" not in config and "use_cudnn" not in config
+    assert layer.use_cudnn is False and layer.cell.implementation == 1
+    clone = NRNM.from_config({**config, "implementation": 0})
+    assert clone.get_config() == config
+    assert "implementation" not in NRNMCell(8, implementation=2).get_config()
 
 
 def test_files_saved_by_version_0_1_load_and_predict_the_same():

@@ -139,10 +139,13 @@ def test_without_self_attention_uses_a_linear_map():
     assert scores == [None]
 
 
-@pytest.mark.parametrize("backbone", ["gru", "simple"])
-def test_backbones_match_reference_and_return_h(backbone):
+# Both GRU forms: reset gate after the product (Keras's default) and before.
+@pytest.mark.parametrize("backbone,reset_after", [
+    ("gru", True), ("gru", False), ("simple", True)])
+def test_backbones_match_reference_and_return_h(backbone, reset_after):
     layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
-                 backbone=backbone, return_sequences=True, return_state=True)
+                 backbone=backbone, reset_after=reset_after,
+                 return_sequences=True, return_state=True)
     x = random_inputs((2, 10, 3), seed=6)
     layer(x)
     randomize_weights(layer, seed=6)
@@ -159,8 +162,29 @@ def test_backbones_match_reference_and_return_h(backbone):
                                           for s in layer.cell.state_size[1:]])
     np.testing.assert_allclose(ops.convert_to_numpy(short[0]),
                                ops.convert_to_numpy(full[0]), atol=1e-6)
-    with pytest.raises(ValueError, match=r"`\[h\]` or the full list"):
+    # `h` alone, as keras.layers.GRU takes it, is `[h]`.
+    alone = layer(x, initial_state=h0)
+    for a, b in zip(alone, short):
+        np.testing.assert_allclose(ops.convert_to_numpy(a),
+                                   ops.convert_to_numpy(b), atol=1e-6)
+    assert not np.allclose(ops.convert_to_numpy(alone[0]),
+                           ops.convert_to_numpy(seq), atol=1e-3)
+    with pytest.raises(ValueError, match=r"`\[h\]` \(or `h` alone\) or the "
+                                         r"full list"):
         layer(x, initial_state=[h0, h0])
+
+
+def test_gru_backbone_takes_h_alone_in_a_functional_model():
+    # As `keras.layers.GRU(units)(x, initial_state=h)` in a functional model.
+    layer = NRNM(8, block_size=4, stride=2, window=3, backbone="gru",
+                 return_sequences=True)
+    inputs, h_input = keras.Input((None, 3)), keras.Input((8,))
+    model = keras.Model([inputs, h_input], layer(inputs, initial_state=h_input))
+    x, h0 = random_inputs((2, 10, 3), seed=3), random_inputs((2, 8), seed=4)
+    randomize_weights(layer, seed=3)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(model([x, h0])),
+        ops.convert_to_numpy(layer(x, initial_state=[h0])), atol=1e-6)
 
 
 def test_memory_reaches_gru_and_simple_backbones():
