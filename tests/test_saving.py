@@ -1,5 +1,8 @@
 """Serialization: configs round-trip exactly and saved models predict the same."""
 
+import json
+import zipfile
+
 import keras
 import numpy as np
 import pytest
@@ -129,14 +132,26 @@ def _without_key(config, key):
     return config
 
 
+def _saved_without_key(model, tmp_path, key, occurrences):
+    """`model` saved as a file written before `key` existed: saved, then
+    `key` removed from its config (found `occurrences` times). The path."""
+    path, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
+    model.save(str(path))
+    with zipfile.ZipFile(path) as new, zipfile.ZipFile(old_path, "w") as old:
+        for item in new.infolist():
+            data = new.read(item)
+            if item.filename == "config.json":
+                assert data.count(f'"{key}"'.encode()) == occurrences
+                data = json.dumps(_without_key(json.loads(data), key)).encode()
+            old.writestr(item, data)
+    return old_path
+
+
 def test_files_saved_without_fusion_activation_load_the_linear_fusion(tmp_path):
     # Before `fusion_activation`, Eq. 7's fusion was linear and configs had
     # no such key. Such a file (a model with a linear fusion, the key
     # removed from its configs) loads linear and predicts as it did, though
     # new layers default to ReLU.
-    import json
-    import zipfile
-
     inputs = keras.Input((STEPS, FEATURES))
     outputs = NRNM(8, block_size=6, strides=(1, 2, 3), window=2, num_heads=2,
                    return_sequences=True, fusion_activation=None,
@@ -148,16 +163,7 @@ def test_files_saved_without_fusion_activation_load_the_linear_fusion(tmp_path):
     randomize_weights(model, seed=5)
     x = random_inputs((3, STEPS, FEATURES), seed=5)
     expected = ops.convert_to_numpy(model(x))
-    path, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
-    model.save(str(path))
-    with zipfile.ZipFile(path) as new, zipfile.ZipFile(old_path, "w") as old:
-        for item in new.infolist():
-            data = new.read(item)
-            if item.filename == "config.json":
-                assert b'"fusion_activation"' in data
-                data = json.dumps(_without_key(json.loads(data),
-                                               "fusion_activation")).encode()
-            old.writestr(item, data)
+    old_path = _saved_without_key(model, tmp_path, "fusion_activation", 2)
     loaded = keras.saving.load_model(str(old_path))
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), expected)
     for layer in (loaded.get_layer("nrnm"),
@@ -187,9 +193,6 @@ def test_files_saved_without_reset_after_load_the_classic_gru(tmp_path):
     # key. Such a file (classic GRU backbones, the key removed from its
     # configs) loads classic and predicts as it did, though new layers
     # default to Keras's `reset_after=True`.
-    import json
-    import zipfile
-
     inputs = keras.Input((STEPS, FEATURES))
     outputs = NRNM(8, block_size=4, stride=2, window=2, backbone="gru",
                    reset_after=False, return_sequences=True,
@@ -201,16 +204,7 @@ def test_files_saved_without_reset_after_load_the_classic_gru(tmp_path):
     randomize_weights(model, seed=6)
     x = random_inputs((3, STEPS, FEATURES), seed=6)
     expected = ops.convert_to_numpy(model(x))
-    path, old_path = tmp_path / "new.keras", tmp_path / "old.keras"
-    model.save(str(path))
-    with zipfile.ZipFile(path) as new, zipfile.ZipFile(old_path, "w") as old:
-        for item in new.infolist():
-            data = new.read(item)
-            if item.filename == "config.json":
-                assert data.count(b'"reset_after"') == 2
-                data = json.dumps(_without_key(json.loads(data),
-                                               "reset_after")).encode()
-            old.writestr(item, data)
+    old_path = _saved_without_key(model, tmp_path, "reset_after", 2)
     loaded = keras.saving.load_model(str(old_path))
     np.testing.assert_array_equal(ops.convert_to_numpy(loaded(x)), expected)
     for cell in (loaded.get_layer("nrnm").cell, loaded.get_layer("rnn").cell):
