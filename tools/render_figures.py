@@ -321,12 +321,18 @@ def benchmarks_ntu(data):
             memory = (f"{span(values(earlier, 'memory_vs_lstm'))} "
                       "(the code before the last change)" if earlier
                       else "not measured")
-        lines.append(
-            f"| {label} | {count(runs)} | {span(values(runs, 'train_vs_lstm'))} | "
-            f"{span(values(runs, 'infer_vs_lstm'))} | "
-            f"{ms_span(values(runs, 'nrnm_train_ms'))} | "
-            f"{ms_span(values(runs, 'nrnm_infer_ms'))} | {memory} |")
+        lines.append(f"| {label} | {count(runs)} | {speed_cells(runs)} | "
+                     f"{memory} |")
     return "\n".join(lines)
+
+
+def speed_cells(runs):
+    """The speed tables' four cells: train step and inference against the
+    LSTM, then NRNM's own train step and inference in ms."""
+    return " | ".join([span(values(runs, "train_vs_lstm")),
+                       span(values(runs, "infer_vs_lstm")),
+                       ms_span(values(runs, "nrnm_train_ms")),
+                       ms_span(values(runs, "nrnm_infer_ms"))])
 
 
 def benchmarks_narrow(data):
@@ -345,11 +351,7 @@ def benchmarks_narrow(data):
         ratio = data["multiply_adds_vs_lstm"][str(units)]
         lines.append(
             f"| {units} | {'on' if xla else 'off'} | {count(runs)} | "
-            f"{span(values(runs, 'train_vs_lstm'))} | "
-            f"{span(values(runs, 'infer_vs_lstm'))} | "
-            f"{ms_span(values(runs, 'nrnm_train_ms'))} | "
-            f"{ms_span(values(runs, 'nrnm_infer_ms'))} | {cell} | "
-            f"{ratio:.2f}x |")
+            f"{speed_cells(runs)} | {cell} | {ratio:.2f}x |")
     return "\n".join(lines)
 
 
