@@ -95,7 +95,10 @@ def test_the_package_under_test_is_the_installed_wheel():
     import keras_nrnm
 
     path = pathlib.Path(keras_nrnm.__file__).resolve()
-    assert ROOT not in path.parents, f"imported from the source tree: {path}"
+    # CI's environment may live inside the clone (.ci-venv), so the check is
+    # "not the source tree's package folder", not "not under the clone".
+    assert path.parent != (ROOT / "keras_nrnm").resolve(), (
+        f"imported from the source tree: {path}")
     site = {pathlib.Path(sysconfig.get_paths()[key]).resolve()
             for key in ("purelib", "platlib")}
     assert any(s in path.parents for s in site), (
