@@ -183,7 +183,7 @@ def results_summary(scores):
 
 
 README_ROWS = [("HAPT actions (64 steps)", "action_recognition"),
-               ("HAPT pairs, similarity", "sequence_similarity_match"),
+               ("HAPT pairs, similarity (matching head)", "sequence_similarity_match"),
                ("UCR OSULeaf (427 steps)", "ucr_OSULeaf"),
                ("UCR Trace (275 steps)", "ucr_Trace"),
                ("Pang & Lee sentiment (1,080 reviews)", "sentiment_analysis"),
