@@ -30,6 +30,17 @@ that subprocess, and `keras.layers.LSTM` runs its cuDNN kernel (TensorFlow,
 PyTorch) with its default arguments:
 
     python benchmarks/speed.py --device gpu --batch 64 --length 100
+
+Beside the times, a run prints how many operations one iteration of each
+layer's loop executes: a window of NRNM's fast path against a step of the
+LSTM (`benchmarks/operation_count.py` defines what is counted; the same on
+every machine, so progress shows without a GPU). `--operations` prints only
+those counts, as a table over three settings (`OPERATION_SETTINGS`: the
+paper's, and two narrow layers) and the backends named (all three when none
+is):
+
+    python benchmarks/speed.py --operations
+    python benchmarks/speed.py --operations tensorflow jax
 """
 
 import argparse
@@ -41,13 +52,22 @@ import sys
 import time
 
 MODELS = ("nrnm", "nrnm-cell", "lstm")
+BACKENDS = ("tensorflow", "jax", "torch")
+# The settings of `--operations` (docs/benchmarks.md, "Operations per
+# step"): the paper's skeleton setting, and two narrow ones where most users
+# of a recurrent layer are.
+OPERATION_SETTINGS = (
+    dict(batch=64, length=100, features=150, units=512, layers=2),
+    dict(batch=16, length=100, features=150, units=128, layers=1),
+    dict(batch=50, length=200, features=2, units=64, layers=1),
+)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", default=os.environ.get(
         "KERAS_BACKEND", "tensorflow"),
-        choices=["tensorflow", "jax", "torch"])
+        choices=list(BACKENDS))
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--length", type=int, default=100,
                         help="time steps T (ignored when --lengths is given)")
@@ -76,8 +96,19 @@ def parse_args(argv=None):
                              "fails unless the backend sees one (memory is "
                              "then the GPU's peak); auto: the backend's "
                              "own choice (default)")
-    parser.add_argument("--child", choices=["time", "memory"],
+    parser.add_argument("--operations", nargs="*", choices=BACKENDS,
+                        metavar="BACKEND",
+                        help="print only the operations per loop iteration "
+                             "(NRNM's window against the LSTM's step) for "
+                             "three settings (the paper's, 1x128 and "
+                             "1x64 units), on these backends (default: "
+                             "all three); the memory options "
+                             "(--block-size, --window, ...) apply")
+    parser.add_argument("--no-operations", action="store_true",
+                        help="skip the operation counts of a timing run")
+    parser.add_argument("--child", choices=["time", "memory", "operations"],
                         help=argparse.SUPPRESS)
+    parser.add_argument("--settings", help=argparse.SUPPRESS)
     parser.add_argument("--model", choices=MODELS, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -212,7 +243,48 @@ def child_memory(args, steps):
     return {"base_kib": base, "peak_kib": peak}
 
 
-def run_child(args, mode, steps, model=None):
+def child_operations(args):
+    """Operations per loop iteration of one recurrent layer, for each
+    setting of `--settings` (JSON) and each layer of its stack: NRNM's
+    window, the LSTM's step (its generic loop, `use_cudnn=False`), at
+    inference and in a training step's forward and backward pass."""
+    import keras
+    from keras_nrnm import NRNM
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from operation_count import loop_operations, total
+
+    memory_args = dict(block_size=args.block_size, stride=args.stride,
+                       window=args.window, num_heads=args.heads)
+    results = []
+    for setting in json.loads(args.settings):
+        counts = {"nrnm/infer": [], "nrnm/train": [], "lstm/infer": [],
+                  "lstm/train": []}
+        for i in range(setting["layers"]):
+            width = setting["features"] if i == 0 else setting["units"]
+            shape = (setting["batch"], setting["length"], width)
+            sequences = i < setting["layers"] - 1
+            for name in ("nrnm", "lstm"):
+                for mode in ("infer", "train"):
+                    if name == "nrnm":
+                        layer = NRNM(setting["units"],
+                                     return_sequences=sequences,
+                                     **memory_args)
+                        per = layer.get_config()["window"]
+                    else:
+                        layer = keras.layers.LSTM(
+                            setting["units"], return_sequences=sequences,
+                            use_cudnn=False)
+                        per = 1
+                    counted = loop_operations(
+                        layer, shape, training=mode == "train",
+                        steps_per_iteration=per)
+                    counts[f"{name}/{mode}"].append(total(counted))
+        results.append(dict(setting, counts=counts, window=args.window))
+    return {"settings": results, "device": device_in_use(args)}
+
+
+def run_child(args, mode, steps, model=None, backend=None, settings=None):
     command = [sys.executable, os.path.abspath(__file__), "--child", mode,
                "--length", str(steps)]
     for option in ("batch", "features", "classes", "units", "layers",
@@ -223,7 +295,9 @@ def run_child(args, mode, steps, model=None):
     command += ["--models", *args.models]
     if model:
         command += ["--model", model]
-    env = dict(os.environ, KERAS_BACKEND=args.backend,
+    if settings is not None:
+        command += ["--settings", json.dumps(settings)]
+    env = dict(os.environ, KERAS_BACKEND=backend or args.backend,
                TF_CPP_MIN_LOG_LEVEL="3")
     if args.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""  # every backend then runs on the CPU
@@ -256,14 +330,105 @@ def multiply_adds_line(args):
             f"NRNM {nrnm:,.0f}, LSTM {lstm:,} ({ratio(nrnm, lstm)})")
 
 
+def setting_name(setting):
+    return (f"B {setting['batch']}, T {setting['length']}, "
+            f"D {setting['features']}, {setting['layers']}x{setting['units']}")
+
+
+def one_count(values):
+    """A layer's count: the stack's layers agree (each is counted), or
+    their counts joined by '/' where they do not."""
+    if len(set(values)) == 1:
+        return f"{values[0]:,.0f}"
+    return "/".join(f"{v:,.0f}" for v in values)
+
+
+def operation_rows(backend, result):
+    """Table rows of one backend's `child_operations` result."""
+    rows = []
+    for setting in result["settings"]:
+        counts = setting["counts"]
+        window = setting["window"]
+        row = [setting_name(setting), backend]
+        for mode in ("infer", "train"):
+            nrnm = counts[f"nrnm/{mode}"]
+            lstm = counts[f"lstm/{mode}"]
+            per_step = [n / window for n in nrnm]
+            row += [one_count(nrnm)]
+            if mode == "infer":
+                row += [str(window)]
+            row += ["/".join(f"{v:,.1f}" for v in dict.fromkeys(per_step)),
+                    one_count(lstm), ratio(sum(per_step), sum(lstm))]
+        rows.append(tuple(row))
+    return rows
+
+
+OPERATION_HEADER = ("setting", "backend", "NRNM ops/window", "window",
+                    "NRNM ops/step", "LSTM ops/step", "ratio",
+                    "train: NRNM ops/window", "NRNM ops/step",
+                    "LSTM ops/step", "ratio")
+
+
+def print_table(header, rows):
+    rows = [tuple(header)] + list(rows)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for i, row in enumerate(rows):
+        print("| " + " | ".join(cell.rjust(w) for cell, w in zip(row, widths))
+              + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def operations_table(args):
+    backends = args.operations or list(BACKENDS)
+    print(f"operations per loop iteration and recurrent layer "
+          f"(benchmarks/operation_count.py): block_size={args.block_size} "
+          f"stride={args.stride} window={args.window} heads={args.heads}")
+    rows = []
+    for backend in backends:
+        result = run_child(args, "operations", args.length, backend=backend,
+                           settings=list(OPERATION_SETTINGS))
+        rows += operation_rows(backend, result)
+    print_table(OPERATION_HEADER, rows)
+    print("a/b: the stack's layers differ (first/second); ops/step: "
+          "NRNM's ops per window divided by the window; ratio: NRNM's ops "
+          "per step over the LSTM's (all layers); train: the forward and "
+          "backward pass of a training step (the gradient's loop included). "
+          "The LSTM is counted with use_cudnn=False (its loop on a CPU); "
+          "on a GPU TensorFlow and PyTorch run it as one cuDNN kernel.")
+
+
+def operations_line(args, steps):
+    """The operation counts of a timing run's own setting, one line."""
+    setting = dict(batch=args.batch, length=steps, features=args.features,
+                   units=args.units, layers=args.layers)
+    result = run_child(args, "operations", steps, settings=[setting])
+    counts = result["settings"][0]["counts"]
+    window = args.window
+    parts = []
+    for mode, label in (("infer", "inference"), ("train", "train step")):
+        nrnm, lstm = counts[f"nrnm/{mode}"], counts[f"lstm/{mode}"]
+        parts.append(f"{label} NRNM {one_count(nrnm)} per window of {window}"
+                     f", LSTM {one_count(lstm)} per step "
+                     f"({ratio(sum(nrnm) / window, sum(lstm))} per step)")
+    return ("operations per loop iteration and layer "
+            "(benchmarks/operation_count.py): " + "; ".join(parts))
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.child:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         steps = args.length
-        result = (child_time if args.child == "time" else child_memory)(
-            args, steps)
+        if args.child == "operations":
+            result = child_operations(args)
+        else:
+            result = (child_time if args.child == "time" else child_memory)(
+                args, steps)
         print(json.dumps(result))
+        return
+    if args.operations is not None:
+        operations_table(args)
         return
     lengths = args.lengths or [args.length]
     print(f"backend={args.backend} batch={args.batch} "
@@ -311,17 +476,14 @@ def main(argv=None):
                                median["nrnm/train"]), "",
                          ratio(median["nrnm-cell/infer"],
                                median["nrnm/infer"]), "", "", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for i, row in enumerate(rows):
-        print("| " + " | ".join(cell.rjust(w) for cell, w in zip(row, widths))
-              + " |")
-        if i == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_table(header, rows[1:])
     print(f"device: {device_used}" + (" (peak MiB: the GPU's peak allocation)"
                                       if device_used == "gpu" else ""))
     print("jit_compile as resolved by Keras: " + ", ".join(
         f"{name}={value}" for name, value in jit_used.items()))
     print(multiply_adds_line(args))
+    if not args.no_operations:
+        print(operations_line(args, lengths[0]))
     if len(lengths) > 1:
         first = lengths[0]
         print(f"\nGrowth with T (time at T / time at T={first}):")
