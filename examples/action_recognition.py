@@ -166,45 +166,20 @@ def build_model(args, steps, features, classes, multilabel):
 
 
 # --------------------------------------------------------------------------
-# 3. Train, evaluate, draw.
+# 3. Test scores and figures of the trained model: accuracy and a confusion
+#    matrix, or mAP per class for multi-label data; NRNM's attention.
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    (x_train, y_train), (x_test, y_test), names, dataset, multilabel = load_data(args)
-    classes = len(names)
-    print(f"{dataset}: {len(x_train)} train / {len(x_test)} test sequences of "
-          f"{x_train.shape[1]} steps x {x_train.shape[2]} features, {classes} classes")
-    _common.prepare_output_dir(args, dataset)
-
-    (x_train, y_train), (x_val, y_val) = _common.split_validation(
-        0.1, args.seed, x_train, y_train)
-    devices = _common.Devices(args)
-    x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
-    x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
-
-    _common.announce_build()
-    _common.match_parameters(args, lambda a: build_model(
-        a, x_train.shape[1], x_train.shape[2], classes, multilabel))
-    with devices.scope():
-        model = build_model(args, x_train.shape[1], x_train.shape[2], classes,
-                            multilabel)
-    model.summary()
-
-    resumed_from = _common.announce_resume(args)
-    with _common.Timer() as timer:
-        model.fit(x_train, y_train, validation_data=(x_val, y_val),
-                  epochs=args.epochs, batch_size=devices.batch_size,
-                  callbacks=_common.callbacks(args), verbose=args.verbose)
-
-    probabilities = _common.predict(model, x_test, args, devices)
+def score(run, x_test, y_test, names, dataset, multilabel):
+    args = run.args
+    probabilities = run.predict(x_test)
     if multilabel:
         from sklearn.metrics import average_precision_score
 
         # Charades mAP: average precision per class, averaged over the
         # classes that occur in the test split.
         present = y_test.sum(axis=0) > 0
-        per_class = np.full(classes, np.nan)
+        per_class = np.full(len(names), np.nan)
         per_class[present] = average_precision_score(
             y_test[:, present], probabilities[:, present], average=None)
         test = {"mAP": float(np.nanmean(per_class)),
@@ -225,22 +200,34 @@ def main(argv=None):
         extra = {"per_class_accuracy": {
             name: float((predicted[y_test == c] == c).mean())
             for c, name in enumerate(names) if (y_test == c).any()}}
-    _common.plot_learning_curves(
-        args, "pr_auc" if multilabel else "accuracy", f"{dataset}, {args.model}")
 
     if args.model == "nrnm":
         # The attention of two memory blocks of the first test sequence
         # (Fig. 8). The memory sits in layer `nrnm_layer`: attention_maps
         # runs the model to get what that layer receives.
         _common.plot_attention(
-            args, model, "nrnm", x_test[:1],
+            args, run.model, "nrnm", x_test[:1],
             f"{dataset}: test sequence 0, true class '{_true_name(y_test[0], names)}'")
+    return test, {"test_samples": len(x_test), **extra}
 
-    return _common.write_metrics(
-        args, model, dataset, test, devices, resumed_from, timer.seconds,
-        extra={"classes": classes, "train_samples": len(x_train),
-               "validation_samples": len(x_val), "test_samples": len(x_test),
-               **extra})
+
+# --------------------------------------------------------------------------
+# Data, model, run: `_common.run_example` holds out a validation part, trains
+# (resuming an interrupted run), calls `score` and writes `metrics.json`.
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    (x_train, y_train), (x_test, y_test), names, dataset, multilabel = load_data(args)
+    _, steps, features = x_train.shape
+    print(f"{dataset}: {len(x_train)} train / {len(x_test)} test sequences of "
+          f"{steps} steps x {features} features, {len(names)} classes")
+    return _common.run_example(
+        args, dataset, (x_train, y_train),
+        build_model=lambda a: build_model(a, steps, features, len(names), multilabel),
+        score=lambda run: score(run, x_test, y_test, names, dataset, multilabel),
+        metric="pr_auc" if multilabel else "accuracy",
+        extra={"classes": len(names)})
 
 
 def _true_name(label, names):

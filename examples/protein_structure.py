@@ -161,45 +161,17 @@ def build_model(args, residues, channels, classes):
 
 
 # --------------------------------------------------------------------------
-# 3. Train, evaluate, draw.
+# 3. Test scores and figures of the trained model: Q3/Q8 on every test set,
+#    a confusion matrix of the first one's residues, NRNM's attention.
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    (x_train, y_train, m_train), tests, names, dataset = load_data(args)
+def score(run, tests, names, dataset):
+    args = run.args
     q = f"q{args.classes}"
-    print(f"{dataset}: {len(x_train)} training proteins "
-          f"({int(m_train.sum())} residues), test: "
-          + ", ".join(f"{k} {len(v[0])} proteins ({int(v[2].sum())} residues)"
-                      for k, v in tests.items())
-          + f"; {x_train.shape[2]} channels per residue, {len(names)} classes")
-    _common.prepare_output_dir(args, dataset)
-
-    (x_train, y_train, m_train), (x_val, y_val, m_val) = _common.split_validation(
-        0.1, args.seed, x_train, y_train, m_train)
-    devices = _common.Devices(args)
-    x_train, y_train, m_train = _common.whole_batches(
-        args, devices, x_train, y_train, m_train)
-    x_val, y_val, m_val = _common.whole_batches(args, devices, x_val, y_val, m_val)
-
-    _common.announce_build()
-    _common.match_parameters(args, lambda a: build_model(
-        a, x_train.shape[1], x_train.shape[2], len(names)))
-    with devices.scope():
-        model = build_model(args, x_train.shape[1], x_train.shape[2], len(names))
-    model.summary()
-
-    resumed_from = _common.announce_resume(args)
-    with _common.Timer() as timer:
-        model.fit(x_train, y_train, sample_weight=m_train.astype("float32"),
-                  validation_data=(x_val, y_val, m_val.astype("float32")),
-                  epochs=args.epochs, batch_size=devices.batch_size,
-                  callbacks=_common.callbacks(args), verbose=args.verbose)
-
     # Q3/Q8: accuracy over the real residues of each test set.
     per_set = {}
     for name, (x_test, y_test, m_test) in tests.items():
-        probabilities = _common.predict(model, x_test, args, devices)
+        probabilities = run.predict(x_test)
         predicted = probabilities.argmax(axis=-1)
         per_set[name] = {
             q: float((predicted == y_test)[m_test].mean()),
@@ -211,7 +183,6 @@ def main(argv=None):
             first = (name, y_test[m_test], predicted[m_test], x_test, m_test)
     name, true, predicted, x_test, m_test = first
     test = {q: per_set[name][q], "loss": per_set[name]["loss"]}
-    _common.plot_learning_curves(args, q, f"{dataset}, {args.model}")
     _common.plot_confusion_matrix(
         args, true, predicted, names,
         f"{name}, {args.model}: {q.upper()} {test[q]:.3f} over {len(true)} residues")
@@ -222,19 +193,38 @@ def main(argv=None):
         # states and the inputs of each block (Eq. 18).
         residues = int(m_test[0].sum())
         _common.plot_attention(
-            args, model, "nrnm", x_test[:1],
+            args, run.model, "nrnm", x_test[:1],
             f"{name}: test protein 0 ({residues} residues)")
 
     per_class = {}
     for c, label in enumerate(names):
         if (true == c).any():
             per_class[label] = float((predicted[true == c] == c).mean())
-    return _common.write_metrics(
-        args, model, dataset, test, devices, resumed_from, timer.seconds,
-        extra={"test_sets": per_set, "per_class_accuracy": per_class,
-               "classes": names, "train_samples": len(x_train),
-               "validation_samples": len(x_val),
-               "train_residues": int(m_train.sum())})
+    return test, {"test_sets": per_set, "per_class_accuracy": per_class,
+                  "train_residues": int((run.train[2] > 0).sum())}
+
+
+# --------------------------------------------------------------------------
+# Data, model, run: `_common.run_example` holds out a validation part, trains
+# (resuming an interrupted run), calls `score` and writes `metrics.json`.
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    (x_train, y_train, m_train), tests, names, dataset = load_data(args)
+    _, residues, channels = x_train.shape
+    print(f"{dataset}: {len(x_train)} training proteins "
+          f"({int(m_train.sum())} residues), test: "
+          + ", ".join(f"{k} {len(v[0])} proteins ({int(v[2].sum())} residues)"
+                      for k, v in tests.items())
+          + f"; {channels} channels per residue, {len(names)} classes")
+    # The mask is the sample weight: the padding counts for nothing in the
+    # loss, and the weighted accuracy is over real residues.
+    return _common.run_example(
+        args, dataset, (x_train, y_train, m_train.astype("float32")),
+        build_model=lambda a: build_model(a, residues, channels, len(names)),
+        score=lambda run: score(run, tests, names, dataset),
+        metric=f"q{args.classes}", extra={"classes": names})
 
 
 if __name__ == "__main__":

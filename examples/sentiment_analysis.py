@@ -140,37 +140,13 @@ def build_model(args, vocabulary_size):
 
 
 # --------------------------------------------------------------------------
-# 3. Train, evaluate, draw.
+# 3. Test scores and figures of the trained model: accuracy, ROC AUC, a
+#    confusion matrix and NRNM's attention.
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    (x_train, y_train), (x_test, y_test), vocabulary, dataset = load_data(args)
-    lengths = (x_train != 0).sum(axis=1)
-    print(f"{dataset}: {len(x_train)} train / {len(x_test)} test reviews, "
-          f"{len(vocabulary)} tokens in the vocabulary, {args.sequence_length} "
-          f"tokens kept per review ({args.keep}; mean {lengths.mean():.0f} real)")
-    _common.prepare_output_dir(args, dataset)
-
-    (x_train, y_train), (x_val, y_val) = _common.split_validation(
-        0.1, args.seed, x_train, y_train)
-    devices = _common.Devices(args)
-    x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
-    x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
-
-    _common.announce_build()
-    _common.match_parameters(args, lambda a: build_model(a, len(vocabulary)))
-    with devices.scope():
-        model = build_model(args, len(vocabulary))
-    model.summary()
-
-    resumed_from = _common.announce_resume(args)
-    with _common.Timer() as timer:
-        model.fit(x_train, y_train, validation_data=(x_val, y_val),
-                  epochs=args.epochs, batch_size=devices.batch_size,
-                  callbacks=_common.callbacks(args), verbose=args.verbose)
-
-    probabilities = _common.predict(model, x_test, args, devices)[:, 0]
+def score(run, x_test, y_test, dataset):
+    args = run.args
+    probabilities = run.predict(x_test)[:, 0]
     predicted = (probabilities > 0.5).astype(int)
     from sklearn.metrics import roc_auc_score
 
@@ -178,7 +154,6 @@ def main(argv=None):
             "loss": _common.mean_loss("binary_crossentropy", y_test[:, None],
                                       probabilities[:, None]),
             "roc_auc": float(roc_auc_score(y_test, probabilities))}
-    _common.plot_learning_curves(args, "accuracy", f"{dataset}, {args.model}")
     _common.plot_confusion_matrix(
         args, y_test, predicted, ["negative", "positive"],
         f"{dataset}, {args.model}: test accuracy {test['accuracy']:.3f}")
@@ -189,15 +164,30 @@ def main(argv=None):
         # padding.
         words = int((x_test[0] != 0).sum())
         _common.plot_attention(
-            args, model, "nrnm", x_test[:1],
+            args, run.model, "nrnm", x_test[:1],
             f"{dataset}: test review 0 ({words} tokens), "
             f"{'positive' if y_test[0] else 'negative'}, "
             f"predicted {probabilities[0]:.2f} positive")
+    return test, {"test_samples": len(x_test)}
 
-    return _common.write_metrics(
-        args, model, dataset, test, devices, resumed_from, timer.seconds,
-        extra={"train_samples": len(x_train), "validation_samples": len(x_val),
-               "test_samples": len(x_test), "vocabulary": len(vocabulary)})
+
+# --------------------------------------------------------------------------
+# Data, model, run: `_common.run_example` holds out a validation part, trains
+# (resuming an interrupted run), calls `score` and writes `metrics.json`.
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    (x_train, y_train), (x_test, y_test), vocabulary, dataset = load_data(args)
+    lengths = (x_train != 0).sum(axis=1)
+    print(f"{dataset}: {len(x_train)} train / {len(x_test)} test reviews, "
+          f"{len(vocabulary)} tokens in the vocabulary, {args.sequence_length} "
+          f"tokens kept per review ({args.keep}; mean {lengths.mean():.0f} real)")
+    return _common.run_example(
+        args, dataset, (x_train, y_train),
+        build_model=lambda a: build_model(a, len(vocabulary)),
+        score=lambda run: score(run, x_test, y_test, dataset),
+        extra={"vocabulary": len(vocabulary)})
 
 
 if __name__ == "__main__":

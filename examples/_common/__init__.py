@@ -2,9 +2,13 @@
 
 Each example (`action_recognition.py`, `sentiment_analysis.py`,
 `protein_structure.py`, `sequence_similarity.py`,
-`time_series_classification.py`) reads its data, builds a model and calls
-`model.fit`; everything around that lives here, once:
+`time_series_classification.py`) reads its data, says how to build its model
+and how to score it on the test split, and hands them to `run_example`;
+everything around that lives here, once:
 
+- `runner`: `run_example`, the run itself: output folder, validation part,
+  devices, `--match-nrnm-params`, `fit`, the test scores, the learning curves
+  and `metrics.json`;
 - `startup`: quiet backend start-up (`load_keras`), imported first;
 - `cli`: the common command line (`--data-dir`, `--model nrnm|lstm`, `--epochs`,
   `--units`, `--output-dir`, `--seed`, `--quick`, `--distribute`, ...);
@@ -46,6 +50,7 @@ _LAZY = {
     "STOP_AFTER_EPOCH_ENV": "runs", "Timer": "runs",
     "announce_resume": "runs", "callbacks": "runs",
     "prepare_output_dir": "runs",
+    "Run": "runner", "VALIDATION_FRACTION": "runner", "run_example": "runner",
 }
 
 

@@ -94,10 +94,11 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                        help="compile the train and predict steps (XLA; "
                             "torch.compile on PyTorch) (auto: Keras's "
                             "choice, off on CPU-only "
-                            "TensorFlow and PyTorch). On CPU, XLA makes an "
-                            "NRNM step 2.2-3.7x faster but costs 8-12 s more "
-                            "to compile: worth it for longer runs "
-                            "(default: auto)")
+                            "TensorFlow and PyTorch). On CPU, XLA makes NRNM's "
+                            "steps faster but its compiling makes the first "
+                            "epoch slower: worth it for longer runs (times in "
+                            "docs/benchmarks.md, \"XLA in the four "
+                            "application examples\") (default: auto)")
     train.add_argument("--distribute", nargs="?", const=devices.LOCAL,
                        choices=devices.MODES, default=None,
                        help="data-parallel training. local (the default "
@@ -166,9 +167,7 @@ def match_parameters(args, build):
     def count(model, units):
         trial = argparse.Namespace(**{**vars(args), "model": model,
                                       "units": units})
-        built = build(trial)
-        built = built[0] if isinstance(built, tuple) else built
-        total = built.count_params()
+        total = build(trial).count_params()
         keras.backend.clear_session()
         return total
 

@@ -1,8 +1,8 @@
 """How large NRNM's cell state `c_t` grows, at initialisation and after
 training: does the memory term of Eq. 10 push `tanh(c_t)` into saturation?
 
-    python benchmarks/cell_state.py --dataset OSULeaf
-    python benchmarks/cell_state.py --dataset OSULeaf \\
+    PYTHONPATH=examples python -m studies.cell_state --dataset OSULeaf
+    PYTHONPATH=examples python -m studies.cell_state --dataset OSULeaf \\
         --trained runs/study/ucr_OSULeaf-nrnm_v01-0/model.keras
 
 For the training series of a UCR/UEA set (z-normalised as in
@@ -13,48 +13,53 @@ extra output, `c_t` at every step, and prints per layer setting: the mean
 same for the LSTM that has the backbone's weights. Settings: a fresh layer
 with version 0.1's initialisation (random memory projection), a fresh layer
 with this release's (zero projection: exactly the LSTM), and any trained
-`model.keras` of the examples (its layer `nrnm`).
+`model.keras` of the examples (its layer `nrnm`). The figures are in
+docs/results.md, "Why the initialisation: the cell state before training".
 """
 
 import argparse
-import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import ops  # noqa: E402
+import _common  # the examples' shared plumbing (quiets the backend's start-up)
+import time_series_classification as example
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-from keras_nrnm import NRNMCell  # noqa: E402
-from keras_nrnm import datasets  # noqa: E402
+# Keras and keras_nrnm are imported once the command line is parsed.
 
 
-class CellStateProbe(NRNMCell):
-    """`NRNMCell` whose output is `[h_t, c_t]`."""
+def cell_state_probe(**config):
+    """An `NRNMCell` with this config whose output is `[h_t, c_t]`."""
+    from keras import ops
 
-    def __init__(self, units, **kwargs):
-        super().__init__(units, **kwargs)
-        self.output_size = 2 * units
+    from keras_nrnm import NRNMCell
 
-    def call(self, inputs, states, training=False):
-        h, new_states = super().call(inputs, states, training=training)
-        return ops.concatenate([h, new_states[1]], axis=-1), new_states
+    class CellStateProbe(NRNMCell):
+        def __init__(self, units, **kwargs):
+            super().__init__(units, **kwargs)
+            self.output_size = 2 * units
+
+        def call(self, inputs, states, training=False):
+            h, new_states = super().call(inputs, states, training=training)
+            c = self.public_states(new_states)[1]
+            return ops.concatenate([h, c], axis=-1), new_states
+
+    return CellStateProbe(**config)
 
 
 def cell_states(cell_config, weights, x):
     """`c_t` of every step, `(batch, steps, units)`, for a cell with the given
     config and weights (`None`: as initialised)."""
+    import keras
+
     config = {k: v for k, v in cell_config.items()
               if k not in ("name", "dtype", "trainable")}
-    probe = CellStateProbe(**config)
+    probe = cell_state_probe(**config)
     rnn = keras.layers.RNN(probe, return_sequences=True)
     rnn.build(x.shape)
     if weights is not None:
         probe.set_weights(weights)
     units = probe.units
-    return ops.convert_to_numpy(rnn(x))[..., units:], probe
+    return keras.ops.convert_to_numpy(rnn(x))[..., units:], probe
 
 
 def summary(c):
@@ -62,18 +67,27 @@ def summary(c):
     return late.mean(), (late > 2.0).mean(), np.abs(c).max()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m studies.cell_state",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="OSULeaf",
-                        choices=sorted(datasets.UCR_DATASETS))
-    parser.add_argument("--units", type=int, default=64)
+                        choices=sorted(example.EPOCHS),
+                        help="UCR/UEA set (default: OSULeaf)")
+    parser.add_argument("--units", type=int, default=64,
+                        help="units of the fresh layers (default: 64)")
     parser.add_argument("--series", type=int, default=64,
                         help="training series used (default: 64)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the fresh layers' weights (default: 0)")
     parser.add_argument("--trained", nargs="*", default=[],
                         help="model.keras files of trained examples")
-    args = parser.parse_args(argv)
-    import time_series_classification as example
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras = _common.load_keras()
+    from keras_nrnm import NRNMCell, datasets
 
     (x, _), _, _, (lengths, _) = datasets.load_ucr(args.dataset,
                                                   return_lengths=True)
