@@ -6,7 +6,6 @@ import numpy as np
 from keras import ops
 
 from keras_nrnm import _keras_internals
-from keras_nrnm import schedule
 from keras_nrnm._files import atomic_path
 
 
@@ -222,32 +221,23 @@ def _layer_maps(layer, inputs):
                               go_backwards=layer.go_backwards)(x)
     if layer.go_backwards:
         x = ops.flip(x, axis=1)
-    steps, k, d = x.shape[1], cell.block_size, cell.units
+    d, schedule = cell.units, cell.schedule
     backward = None
     if cell.backward_states:
         x, backward = x[..., :-d], x[..., -d:]
     units = cell.input_terms(x)[2]  # the inputs as units (Eq. 5)
 
-    def block_of(sequence, t):
-        # Steps t-k+1 .. t, zeros before the start of the sequence.
-        first = t - k + 1
-        part = sequence[:, max(first, 0): t + 1]
-        if first < 0:
-            zeros = ops.zeros((ops.shape(sequence)[0], -first, d), part.dtype)
-            part = ops.concatenate([zeros, part], axis=1)
-        return part
-
     maps = []
-    for t in schedule.update_steps(steps, cell.window):
-        block_steps = schedule.block_steps(t, k)
+    for t in schedule.update_steps(x.shape[1]):
+        block_steps = schedule.block_steps(t)
         real = schedule.real_positions(
-            k, ops.full((x.shape[0],), min(t + 1, k), "float32"))
+            ops.full((x.shape[0],), schedule.steps_in_block(t), "float32"))
         _, scores = memory.scale_embeddings(
-            block_of(hidden, t), block_of(units, t), real,
-            None if backward is None else block_of(backward, t))
+            schedule.block_of(hidden, t), schedule.block_of(units, t), real,
+            None if backward is None else schedule.block_of(backward, t))
         for stride, weights in zip(memory.strides, scores):
-            query_steps = block_steps[memory.slot_positions(stride)]
-            input_steps = block_steps[memory.input_positions(stride)]
+            query_steps = block_steps[schedule.slot_positions(stride)]
+            input_steps = block_steps[schedule.input_positions(stride)]
             # Source units in NonLocalMemory.scale_embeddings's order.
             hidden_kinds = ["h", "b"] if backward is not None else ["h"]
             key_steps = [query_steps] * len(hidden_kinds) + [input_steps]

@@ -3,14 +3,12 @@
 import keras
 from keras import ops
 
-from keras_nrnm import schedule
 from keras_nrnm._keras_internals import DropoutRNNCell, in_stateless_scope
 from keras_nrnm import validation
 from keras_nrnm.products import last_axis_product
 from keras_nrnm.memory import GATE_LAYOUTS, NonLocalMemory
-
-# States are cast to the compute dtype; bfloat16 counts exactly up to 256.
-MAX_COUNTER = 256
+from keras_nrnm.schedule import MAX_COUNTER, Schedule, slide
+from keras_nrnm.state import Blocks, NRNMState, join_counters, split_counters
 
 # Backbone -> number of gate blocks in its kernels.
 BACKBONES = {"lstm": 4, "gru": 3, "simple": 1}
@@ -49,7 +47,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             authors' code).
         strides: Optional tuple of strides for the multi-scale dilated
             memory (Eq. 7, Fig. 4), e.g. `(1, 3, 5)`: one memory embedding per
-            stride, each over `block_size // max(strides)` sampled steps, fused
+            stride, each over `block_size / max(strides)` sampled steps, fused
             by self-attention and an FC layer (see `fusion_activation`).
             Replaces `stride`; the largest stride must divide `block_size`,
             which is the largest stride's block. Default: `None` (single
@@ -218,16 +216,15 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         super().__init__(**kwargs)
         self.implementation = implementation
         self.units = validation.positive_int("units", units)
-        self.block_size = validation.positive_int(
-            "block_size", block_size, maximum=MAX_COUNTER
-        )
-        self.stride = validation.positive_int("stride", stride)
-        if strides is None:
-            validation.divides("stride", self.stride, "block_size",
-                               self.block_size)
-            self.strides = None
-        else:
-            self.strides = validation.strides(strides, self.block_size)
+        # The counters are states: `block_size` and `window` are at most
+        # MAX_COUNTER.
+        self.schedule = Schedule.from_layer_arguments(
+            block_size, stride, strides, window, maximum=MAX_COUNTER)
+        # The arguments as the schedule validated them, for the config.
+        self.block_size = self.schedule.block_size
+        self.stride = int(stride)
+        self.strides = None if strides is None else self.schedule.strides
+        self.window = self.schedule.window
         self.attention = validation.boolean("attention", attention)
         self.attention_output_projection = validation.boolean(
             "attention_output_projection", attention_output_projection)
@@ -235,9 +232,6 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         self.reset_after = validation.boolean("reset_after", reset_after)
         self.backward_states = validation.boolean("backward_states",
                                                   backward_states)
-        self.window = validation.positive_int(
-            "window", window, maximum=MAX_COUNTER
-        )
         self.num_heads = validation.num_heads(num_heads, self.units)
         self.memory_dropout = validation.rate("memory_dropout", memory_dropout)
         self.zoneout = validation.rate("zoneout", zoneout)
@@ -276,15 +270,19 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 
         d, k = self.units, self.block_size
-        self.num_slots = k // max(self.memory_strides)
-        # h, c, memory, hidden block, input block, [backward block], counters.
         # `c` stays zero with the gru and simple backbones, so that every
         # backbone shares one state layout.
-        self.state_size = [d, d, self.num_slots * d, k * d, k * d]
-        if self.backward_states:
-            self.state_size.append(k * d)
-        self.state_size.append(2)
+        self.state_size = NRNMState(
+            h=d, c=d, memory=self.num_slots * d,
+            blocks=Blocks(hidden=k * d, inputs=k * d,
+                          backward=k * d if self.backward_states else None),
+            counters=2).join()
         self.output_size = d
+
+    @property
+    def num_slots(self):
+        """Memory slots, `block_size / max(strides)` (`Schedule.num_slots`)."""
+        return self.schedule.num_slots
 
     @property
     def _has_recurrent_bias(self):
@@ -304,7 +302,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     @property
     def memory_strides(self):
         """The strides of the memory: `strides`, or `(stride,)`."""
-        return self.strides or (self.stride,)
+        return self.schedule.strides
 
     def build(self, input_shape):
         d, n = self.units, self.num_slots
@@ -631,34 +629,39 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 "or PyTorch backend.")
 
     # Memory update (Eq. 5-9) -----------------------------------------------
-    def update_memory(self, memory, hidden_block, input_block, steps_seen,
-                      backward_block=None, input_keys_values=None):
-        """A new memory state from the block buffers (flattened shapes);
-        `input_keys_values`: per stride, the keys and values of the input
-        block (`input_terms`' fourth term, `(batch, k * 2 * units)`)."""
+    def update_memory(self, memory, blocks, steps_seen,
+                      input_keys_values=None):
+        """A new memory state from the block buffers, a `state.Blocks`
+        (flattened shapes, as in the state); `input_keys_values`: per
+        stride, the keys and values of the input block (`input_terms`'
+        fourth term, `(batch, k * 2 * units)`)."""
         d, n, k = self.units, self.num_slots, self.block_size
-        if backward_block is not None:
-            backward_block = ops.reshape(backward_block, (-1, k, d))
+
+        def as_units(block, width=d):
+            return None if block is None else ops.reshape(block,
+                                                          (-1, k, width))
+
         if input_keys_values is not None:
-            input_keys_values = [ops.reshape(kv, (-1, k, 2 * d))
+            input_keys_values = [as_units(kv, 2 * d)
                                  for kv in input_keys_values]
         new_memory = self.memory(
-            ops.reshape(hidden_block, (-1, k, d)),
-            ops.reshape(input_block, (-1, k, d)),
+            as_units(blocks.hidden),
+            as_units(blocks.inputs),
             ops.reshape(memory, (-1, n, d)),
-            schedule.real_positions(k, steps_seen),
-            backward_block=backward_block,
+            self.schedule.real_positions(steps_seen),
+            backward_block=as_units(blocks.backward),
             input_keys_values=input_keys_values,
         )
         return ops.reshape(new_memory, (-1, n * d))
 
     def call(self, inputs, states, training=False):
-        h_tm1, c_tm1, memory, hidden_block, input_block = states[:5]
-        counters = states[-1]
+        state = NRNMState.split(states)
+        h_tm1, c_tm1, memory = state.h, state.c, state.memory
         d = self.units
 
         if training and self.dropout > 0:
             inputs = inputs * self.get_dropout_mask(inputs)
+        backward_h = None
         if self.backward_states:
             inputs, backward_h = inputs[:, :-d], inputs[:, -d:]
         h_in = h_tm1
@@ -679,26 +682,26 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             h_in, zoneout_keep)
 
         # The blocks take this step in.
-        blocks = [schedule.slide(hidden_block, h),
-                  schedule.slide(input_block, x_unit)]
-        if self.backward_states:
-            blocks.append(schedule.slide(states[5], backward_h))
-        phase, steps_seen = schedule.advance(counters[:, 0], counters[:, 1],
-                                             self.window, self.block_size)
+        blocks = Blocks(
+            hidden=slide(state.blocks.hidden, h),
+            inputs=slide(state.blocks.inputs, x_unit),
+            backward=(None if backward_h is None
+                      else slide(state.blocks.backward, backward_h)))
+        phase, steps_seen = self.schedule.advance(
+            *split_counters(state.counters))
         # Keep the loop-carried dtype (float16/bfloat16 under mixed precision).
-        counters = ops.cast(ops.stack([phase, steps_seen], axis=1), counters.dtype)
+        counters = join_counters(phase, steps_seen, state.counters.dtype)
 
         # Under masking each sample has its own phase, so whether the memory
         # is rebuilt is decided per sample.
         is_update = phase == 0.0
         new_memory = ops.cond(
             ops.any(is_update),
-            lambda: self.update_memory(memory, *blocks[:2], steps_seen,
-                                       *blocks[2:]),
+            lambda: self.update_memory(memory, blocks, steps_seen),
             lambda: memory,
         )
         memory = ops.where(is_update[:, None], new_memory, memory)
-        return h, [h, c, memory, *blocks, counters]
+        return h, NRNMState(h, c, memory, blocks, counters).join()
 
     def public_states(self, states):
         """The states that `keras.layers.LSTM` would return: `[h, c]`.
@@ -730,7 +733,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 "follows the output of `keras.layers.RNN(cell, "
                 f"return_state=True)`). Received a list of {len(states)}."
             )
-        return states[:2] if self.backbone == "lstm" else states[:1]
+        state = NRNMState.split(states)
+        return [state.h, state.c] if self.backbone == "lstm" else [state.h]
 
     def get_initial_state(self, batch_size=None):
         return [

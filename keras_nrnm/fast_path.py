@@ -42,8 +42,9 @@ random draws.
 import keras
 from keras import ops
 
-from keras_nrnm import schedule
 from keras_nrnm._keras_internals import rnn_loop
+from keras_nrnm.schedule import slide
+from keras_nrnm.state import Blocks, NRNMState, join_counters
 
 
 # Windows of up to this many steps are unrolled in the loop body; longer
@@ -99,10 +100,6 @@ def _flat_take(table, index):
     )
 
 
-def _ceil_div(a, b):
-    return (a + b - 1) // b
-
-
 def windowed_inner_loop(layer, sequences, initial_state, mask=None,
                         training=False, counters_at_zero=False):
     """`NRNM.inner_loop` by windows: `(last_output, outputs, states)` with the
@@ -110,16 +107,17 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     `counters_at_zero`: the caller knows that every sample starts at window
     phase 0 (a fresh state), so no spare window is needed."""
     cell = layer.cell
+    schedule = cell.schedule
     d, k, win = cell.units, cell.block_size, cell.window
     dtype = sequences.dtype
     initial_state = list(initial_state)
     if keras.backend.backend() == "torch" and layer.stateful:
         # As `RNN.inner_loop`: the state variables are assigned in place.
         initial_state = [ops.copy(s) for s in initial_state]
-    h0, c0, memory0 = initial_state[:3]
+    state0 = NRNMState.split(initial_state)
+    h0, c0, memory0 = state0.h, state0.c, state0.memory
     # Block buffers: hidden states, projected inputs[, backward states].
-    blocks0 = [ops.reshape(b, (-1, k * d)) for b in initial_state[3:-1]]
-    counters0 = initial_state[-1]
+    blocks0 = [ops.reshape(b, (-1, k * d)) for b in state0.blocks.buffers()]
 
     if layer.go_backwards:
         sequences = ops.flip(sequences, axis=1)
@@ -143,9 +141,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
 
     # Per-sample phase in the window, steps already in the block, and number
     # of real steps.
-    counters = ops.cast(ops.round(ops.cast(counters0, "float32")), "int32")
-    phase = ops.mod(counters[:, 0], win)
-    seen0 = ops.clip(counters[:, 1], 0, k)
+    phase, seen0 = schedule.read_counters(state0.counters)
     step_ids = ops.arange(steps, dtype="int32")
     order = counts = None
     if mask is None:
@@ -165,13 +161,14 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # window's steps reach the block buffers (batch-major) without a
     # transpose: on TensorFlow's CPU kernels a transpose costs more than the
     # products of a narrow layer.
-    num_windows = _ceil_div(steps, win) + (0 if counters_at_zero else 1)
+    num_windows = schedule.num_windows(steps, counters_at_zero)
     # The common case, known at trace time: a fresh state, no mask and whole
     # windows. Every timeline position is then a real step and none holds an
     # initial buffer, so the masking below is left out of the loop (fewer
     # operations per window, which is what narrow layers pay for).
     every_step_real = (counters_at_zero and mask is None
-                       and isinstance(steps, int) and steps % win == 0)
+                       and isinstance(steps, int)
+                       and schedule.whole_windows(steps))
     total_length = num_windows * win
     positions = ops.reshape(ops.arange(total_length, dtype="int32"),
                             (num_windows, 1, win))
@@ -193,7 +190,8 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
 
     def timeline_row(position, sample):
         """Row of (position, sample) in the timeline's layout flattened."""
-        return ((position // win) * batch + sample) * win + position % win
+        window, in_window = schedule.window_and_phase(position)
+        return (window * batch + sample) * win + in_window
 
     # The input kernels side by side, once per sequence (not per window).
     # With attention, the keys and values of each input are computed once,
@@ -237,21 +235,22 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     # piece. (Slicing the joined block instead has a gradient as large as
     # the block and the window together: 4 % of the operations' time in a
     # TensorFlow train step at the paper's setting.)
-    window_divides_block = k % win == 0
-    pieces_per_block = k // win if window_divides_block else 1
+    window_divides_block = schedule.window_divides_block
+    pieces_per_block = (schedule.windows_per_block if window_divides_block
+                        else 1)
 
     def to_pieces(block):
         if pieces_per_block == 1:
             return (block,)
         return tuple(ops.split(block, pieces_per_block, axis=1))
 
-    def slide(pieces, entries):
+    def slide_pieces(pieces, entries):
         """A block's pieces after a window's `(batch, win, width)` entries
         joined it."""
         entries = ops.reshape(entries, (-1, win * entries.shape[-1]))
         if window_divides_block:
             return pieces[1:] + (entries,)
-        return (schedule.slide(pieces[0], entries),)
+        return (slide(pieces[0], entries),)
 
     def joined(pieces):
         if len(pieces) == 1:
@@ -259,9 +258,9 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         return ops.concatenate(pieces, axis=1)
 
     def window_step(carry, xs):
-        h, c, memory = carry[:3]
-        old_pieces = [carry[start:start + pieces_per_block]
-                      for start in range(3, len(carry), pieces_per_block)]
+        h, c, memory, *carried = carry
+        old_pieces = [tuple(carried[start:start + pieces_per_block])
+                      for start in range(0, len(carried), pieces_per_block)]
         x, is_active, is_prefix, seen, *zoneout_keep = xs
         x, backward_h = split_inputs(x)
         # The window's input terms in one product (projecting the whole
@@ -307,14 +306,13 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
                    + ([backward_h] if cell.backward_states else [])
                    + (x_keys_values[0] if with_keys_values else []))
         pieces = [
-            slide(old, new if every_step_real
-                  else ops.where(is_prefix, fill, new))
+            slide_pieces(old, new if every_step_real
+                         else ops.where(is_prefix, fill, new))
             for old, fill, new in zip(old_pieces, fills, entries)
         ]
         blocks = [joined(block) for block in pieces]
         new_memory = cell.update_memory(
-            memory, blocks[0], blocks[1], seen[:, 0],
-            *blocks[2:num_blocks],
+            memory, Blocks(*blocks[:num_blocks]), seen[:, 0],
             input_keys_values=(blocks[num_blocks:] if with_keys_values
                                else None))
         if every_step_real:
@@ -333,10 +331,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
             lambda: (carry, ops.zeros((batch, win, d), dtype)),
         )
 
-    window_ends = win * (ops.arange(num_windows, dtype="int32") + 1)
-    seen = ops.clip(  # steps seen at each window end (>= 1 where it matters)
-        seen0[None, :] + window_ends[:, None] - phase[None, :], 1, k
-    )
+    seen = schedule.steps_seen_at_window_ends(phase, seen0, num_windows)
     xs = (timeline, active[..., None], (rank < 0)[..., None],
           ops.cast(seen, dtype)[..., None], *zoneout_keep)
     # On TensorFlow every window runs: XLA miscompiles the gradient of a
@@ -351,7 +346,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
     carry, outputs = _scan(
         body, (h0, c0, memory0,
                *(piece for tail in tails0 for piece in to_pieces(tail))), xs)
-    h, c, memory = carry[:3]
+    h, c, memory, *_ = carry
 
     # Final block buffers: the last k steps, from the initial buffers where a
     # sample has fewer than k real steps.
@@ -370,7 +365,7 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
         _flat_take(ops.reshape(outputs, (-1, d)), timeline_index),
         cell.input_terms(last_inputs, input_weights)[2],
     ] + ([last_backward] if cell.backward_states else [])
-    blocks = [
+    blocks = Blocks(*(
         ops.reshape(
             ops.where(from_buffer[..., None],
                       _flat_take(ops.reshape(block0, (-1, d)), buffer_index),
@@ -378,15 +373,11 @@ def windowed_inner_loop(layer, sequences, initial_state, mask=None,
             (-1, k * d),
         )
         for block0, new in zip(blocks0, last_entries)
-    ]
-    new_counters = ops.cast(
-        ops.stack(
-            [ops.mod(phase + lengths, win), ops.minimum(seen0 + lengths, k)],
-            axis=1,
-        ),
-        counters0.dtype,
-    )
-    states = [h, c, memory, *blocks, new_counters]
+    ))
+    new_counters = join_counters(
+        *schedule.counters_after(phase, seen0, lengths),
+        state0.counters.dtype)
+    states = NRNMState(h, c, memory, blocks, new_counters).join()
 
     # Outputs back at their original positions. A masked step repeats the
     # previous output, as `backend.rnn` does; before the first real step

@@ -1,6 +1,7 @@
 """`NRNM`: the whole-sequence layer, a drop-in for `keras.layers.LSTM`."""
 
 import inspect
+from typing import Any, NamedTuple
 
 import keras
 from keras import ops
@@ -9,6 +10,7 @@ from keras_nrnm import _keras_internals
 from keras_nrnm import fast_path
 from keras_nrnm import validation
 from keras_nrnm.cell import NRNMCell, with_legacy_defaults
+from keras_nrnm.state import NRNMState
 
 # Arguments of NRNMCell that NRNM passes through, in NRNMCell's order: read
 # off its signature, so that a new cell argument needs no list of its own.
@@ -261,8 +263,8 @@ class NRNM(keras.layers.RNN):
                 f"Argument `initial_state` must be {names} or the full list "
                 f"of {full} NRNMCell states. Received {received}."
             )
-        zeros = self.cell.get_initial_state(batch_size)
-        return initial_state + zeros[given:]
+        fresh = NRNMState.split(self.cell.get_initial_state(batch_size))
+        return fresh._replace(**dict(zip(("h", "c"), initial_state))).join()
 
     def build(self, sequences_shape, initial_state_shape=None):
         super().build(sequences_shape, initial_state_shape)
@@ -277,10 +279,15 @@ class NRNM(keras.layers.RNN):
             ndim=3, axes={-1: sequences_shape[-1]}
         )
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
+    def inner_loop(self, sequences, initial_state, mask, training=False,
+                   counters_at_zero=False):
         """The windowed fast path (`keras_nrnm/fast_path.py`); the cell path
         of `keras.layers.RNN` only with `unroll=True`. Both give the same
-        values."""
+        values. `counters_at_zero`: every sample starts at window phase 0
+        (a fresh state), so the fast path needs no spare window; `call`
+        passes it with the mask (`MaskAndStart`)."""
+        if isinstance(mask, MaskAndStart):
+            mask, counters_at_zero = mask
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         if self.unroll:
@@ -289,7 +296,7 @@ class NRNM(keras.layers.RNN):
             )
         return fast_path.windowed_inner_loop(
             self, sequences, list(initial_state), mask=mask, training=training,
-            counters_at_zero=getattr(self, "_counters_start_at_zero", False))
+            counters_at_zero=counters_at_zero)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         dtype = keras.backend.standardize_dtype(sequences.dtype)
@@ -301,20 +308,18 @@ class NRNM(keras.layers.RNN):
             )
         sequences, mask = checked_mask(sequences, mask, self.name)
         # Without a carried state or a full initial state every sample starts
-        # at window phase 0; the fast path then needs no spare window.
-        self._counters_start_at_zero = not self.stateful and (
+        # at window phase 0.
+        counters_at_zero = not self.stateful and (
             initial_state is None
             or len(as_state_list(initial_state)) == self._backbone_states)
         initial_state = self._complete_initial_state(
             initial_state, ops.shape(sequences)[0]
         )
-        try:
-            result = super().call(sequences, initial_state=initial_state,
-                                  mask=mask, training=training)
-        finally:
-            self._counters_start_at_zero = False
+        result = super().call(sequences, initial_state=initial_state,
+                              mask=MaskAndStart(mask, counters_at_zero),
+                              training=training)
         if self.return_state:
-            return tuple(result[: 1 + self._returned_states])  # as LSTM
+            return tuple(self._returned(result))  # as LSTM
         return result
 
     def compute_output_spec(self, sequences, initial_state=None, mask=None,
@@ -332,26 +337,27 @@ class NRNM(keras.layers.RNN):
         """`h, c` for the LSTM backbone, `h` for the others."""
         return 2 if self.cell.backbone == "lstm" else 1
 
-    @property
-    def _returned_states(self):
-        """How many states `return_state` returns: the backbone's, or all
-        of the cell's with `return_state="full"`."""
+    def _returned(self, output_and_states):
+        """Of `[output, *states]` (tensors, shapes or masks, one per cell
+        state), what `return_state` returns: the output and the backbone's
+        states, or every state with `return_state="full"`."""
+        output, *states = output_and_states
         if self.return_state == "full":
-            return len(self.cell.state_size)
-        return self._backbone_states
+            return [output, *states]
+        return [output, *self.cell.public_states(states)]
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         shapes = super().compute_output_shape(sequences_shape)
         if self.return_state:
             # A tuple, as LSTM returns: `keras.layers.Bidirectional` adds the
             # two directions' state shapes with `+`.
-            return tuple(shapes[: 1 + self._returned_states])
+            return tuple(self._returned(shapes))
         return shapes
 
     def compute_mask(self, _, mask):
         output_mask = super().compute_mask(_, mask)
         if self.return_state:
-            return output_mask[: 1 + self._returned_states]
+            return self._returned(output_mask)
         return output_mask
 
     def get_config(self):
@@ -365,6 +371,15 @@ class NRNM(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**with_legacy_defaults(config))
+
+
+class MaskAndStart(NamedTuple):
+    """What `NRNM.call` hands `NRNM.inner_loop` as its `mask` argument
+    (`keras.layers.RNN.call` passes `mask` on as it got it): the mask, and
+    whether every sample starts at window phase 0."""
+
+    mask: Any
+    counters_at_zero: bool
 
 
 def as_state_list(initial_state):

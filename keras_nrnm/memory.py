@@ -14,10 +14,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nrnm import schedule
 from keras_nrnm import validation
 from keras_nrnm._keras_internals import attention_projections
 from keras_nrnm.products import dense_over_last_axis, last_axis_product
+from keras_nrnm.schedule import Schedule
 
 # Layouts of the channel maps of the memory gates (Eq. 9).
 GATE_LAYOUTS = ("separate", "tied")
@@ -280,7 +280,7 @@ def _mix_units(mixing, units):
 
 def _at_positions(block, positions):
     """`ops.take(block, positions, axis=1)` for evenly spaced ascending
-    `positions` (`schedule.slot_positions`, `input_positions`), as a slice:
+    `positions` (`Schedule.slot_positions`, `input_positions`), as a slice:
     on TensorFlow the gradient of a gather is a scatter-add with
     transposes, that of a slice a dense copy."""
     step = positions[1] - positions[0] if len(positions) > 1 else 1
@@ -326,7 +326,7 @@ class NonLocalMemory(keras.layers.Layer):
         units: Positive integer, width `d` of units and memory slots.
         block_size: Positive integer, steps in the block (the largest
             stride's block). Each stride `s` samples
-            `num_slots = block_size // max(strides)` hidden states.
+            `num_slots = block_size / max(strides)` hidden states.
         strides: Tuple of positive integers, one memory embedding per
             stride (Eq. 7); a single stride is the plain model. Every stride
             must be at most `block_size` and `max(strides)` must divide it.
@@ -386,8 +386,10 @@ class NonLocalMemory(keras.layers.Layer):
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.units = validation.positive_int("units", units)
-        self.block_size = validation.positive_int("block_size", block_size)
-        self.strides = validation.strides(strides, self.block_size)
+        # The block's layout only: the memory knows nothing about time.
+        self.schedule = Schedule(block_size, strides)
+        self.block_size = self.schedule.block_size
+        self.strides = self.schedule.strides
         self.num_heads = validation.positive_int("num_heads", num_heads)
         validation.divides("num_heads", self.num_heads, "units", self.units)
         self.attention = validation.boolean("attention", attention)
@@ -406,18 +408,18 @@ class NonLocalMemory(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.num_slots = self.block_size // max(self.strides)
+        self.num_slots = self.schedule.num_slots
 
     # Which block positions each stride reads (see `schedule`) ---------------
     def slot_positions(self, stride):
         """Block positions (0 = oldest) of the hidden states sampled with
         `stride`: steps `t, t-s, ..., t-(l-1)s`, oldest first."""
-        return schedule.slot_positions(self.block_size, stride, self.num_slots)
+        return self.schedule.slot_positions(stride)
 
     def input_positions(self, stride):
         """Block positions of the inputs of that stride's block, the last
         `stride * num_slots` steps."""
-        return schedule.input_positions(self.block_size, stride, self.num_slots)
+        return self.schedule.input_positions(stride)
 
     def build(self, hidden_block_shape=None, *args, **kwargs):
         d, n = self.units, self.num_slots

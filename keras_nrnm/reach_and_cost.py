@@ -10,9 +10,9 @@ benchmarks page quote it.
 
 import dataclasses
 
-from keras_nrnm import schedule
 from keras_nrnm import validation
 from keras_nrnm.memory import GATE_LAYOUTS
+from keras_nrnm.schedule import Schedule
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Reach:
         block_size: Steps one memory update attends over (`t-k+1 .. t`).
         window: The memory is rebuilt after every `window`-th step.
         strides: The memory's strides (`(stride,)` for a single scale).
-        num_slots: Memory slots `n = block_size // max(strides)`.
+        num_slots: Memory slots `n = block_size / max(strides)`.
         slot_offsets: Steps of the sampled hidden states (the slots'
             queries) relative to the update's step `t`, oldest first.
         lookback: The most steps back, counting the current one, that the
@@ -174,26 +174,21 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
         >>> r.extra_params, round(r.multiply_add_ratio, 2)
         (55464, 2.66)
     """
-    block_size = validation.positive_int("block_size", block_size)
-    window = validation.positive_int("window", window)
+    schedule = Schedule.from_layer_arguments(block_size, stride, strides,
+                                             window)
+    block_size, window = schedule.block_size, schedule.window
+    scales = schedule.strides
     num_heads = validation.positive_int("num_heads", num_heads)
     memory_gates = validation.one_of("memory_gates", memory_gates, GATE_LAYOUTS)
     attention_output_projection = validation.boolean(
         "attention_output_projection", attention_output_projection)
-    if strides is None:
-        stride = validation.positive_int("stride", stride)
-        validation.divides("stride", stride, "block_size", block_size)
-        scales = (stride,)
-    else:
-        scales = validation.strides(strides, block_size)
-    num_slots = block_size // max(scales)
-    positions = schedule.slot_positions(block_size, max(scales), num_slots)
+    positions = schedule.slot_positions(max(scales))
     slot_offsets = tuple(p - (block_size - 1) for p in positions)
 
     fields = {}
     if steps is not None:
         steps = validation.positive_int("steps", steps)
-        updates = tuple(schedule.update_steps(steps, window))
+        updates = tuple(schedule.update_steps(steps))
         fields.update(steps=steps, update_steps=updates,
                       chain_steps=updates[-1] + 1 if updates else 0)
     if (units is None) != (input_dim is None):
@@ -222,23 +217,11 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
             lstm_multiply_adds=lstm_multiply_adds(units, input_dim))
     return Reach(
         block_size=block_size, window=window, strides=scales,
-        num_slots=num_slots, slot_offsets=slot_offsets,
-        # The last update's block, and the steps since (at most window - 1).
-        lookback=block_size + window - 1,
-        blocks_per_step=_blocks_per_step(block_size, window),
+        num_slots=schedule.num_slots, slot_offsets=slot_offsets,
+        lookback=schedule.lookback(),
+        blocks_per_step=schedule.blocks_per_step(),
         memory_gates=memory_gates,
         attention_output_projection=attention_output_projection, **fields)
-
-
-def _blocks_per_step(block_size, window):
-    """`(fewest, most)` blocks holding one step, away from the start."""
-    # Update after step t holds t-k+1 .. t; look at one window of steps
-    # late enough that every block before them is complete.
-    start = block_size + window
-    counts = [sum(1 for t in range(step, step + block_size)
-                  if t % window == window - 1)
-              for step in range(start, start + window)]
-    return min(counts), max(counts)
 
 
 def _count_params(units, input_dim, **memory):
@@ -266,7 +249,7 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
     Matrix products only (activations, norms and additions are left out),
     the once-per-window memory update spread over the window's `window`
     steps, as `NRNM`'s fast path computes them. With `d = units`,
-    `D = input_dim`, `k = block_size`, `n = k // max(strides)` slots, for
+    `D = input_dim`, `k = block_size`, `n = k / max(strides)` slots, for
     one stride `s` (`s n` input units):
 
     - LSTM, every step: `4 d (D + d)`;
@@ -302,9 +285,9 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
     Returns:
         A float (or a dict of floats): multiply-adds per step and sample.
     """
-    d, D, k = units, input_dim, block_size
-    strides = tuple(strides)
-    n = k // max(strides)
+    schedule = Schedule(block_size, tuple(strides), window)
+    d, D, k, n = units, input_dim, schedule.block_size, schedule.num_slots
+    strides = schedule.strides
     per_window = {
         "memory-gate memory term": (n * d) ** 2,
         "attention": 0,
@@ -328,6 +311,7 @@ def multiply_adds(units, input_dim, block_size=8, strides=(4,), window=4,
         "input units and memory-gate input term": D * d + D * n * d,
         "keys and values of the inputs": len(strides) * 2 * min(D, d) * d,
         "memory contribution": n * d * d,
-        **{name: value / window for name, value in per_window.items()},
+        **{name: value / schedule.window
+           for name, value in per_window.items()},
     }
     return parts if per_part else float(sum(parts.values()))
