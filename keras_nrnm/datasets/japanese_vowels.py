@@ -11,7 +11,12 @@ anything reads it, and cached as
 `<KERAS_HOME>/datasets/keras_nrnm/japanese_vowels-v1.npz`.
 """
 
+from __future__ import annotations
+
 import os
+from typing import Any
+from typing import Literal
+from typing import overload
 
 import numpy as np
 
@@ -21,20 +26,24 @@ from keras_nrnm.datasets._cache import pack_ragged
 from keras_nrnm.datasets._cache import read_archive_members
 from keras_nrnm.datasets._cache import unpack_ragged
 from keras_nrnm.datasets._sequence import pad_to_max
+from keras_nrnm.datasets._types import Lengths
+from keras_nrnm.datasets._types import SequenceSplit
+from keras_nrnm.datasets._types import StrPath
+from keras_nrnm.datasets._types import TsContents
 
 _DIR = _registry.JAPANESE_VOWELS.package + "/datasets/data/JapaneseVowels/"
 _MEMBERS = {"train": _DIR + "JapaneseVowels_TRAIN.ts", "test": _DIR + "JapaneseVowels_TEST.ts"}
 JAPANESE_VOWELS_CLASS_NAMES = tuple(str(i) for i in range(1, 10))  # speakers 1-9
 
 
-def _parse_bool(value, name, line_no, tag):
+def _parse_bool(value: str, name: str, line_no: int, tag: str) -> bool:
     v = value.strip().lower()
     if v not in ("true", "false"):
         raise ValueError(f"{name}, line {line_no}: {tag} must be true or false, got {value!r}.")
     return v == "true"
 
 
-def parse_ts(text, name="<ts>"):
+def parse_ts(text: str, name: str = "<ts>") -> TsContents:
     r"""Parse the text of a UEA/UCR `.ts` file.
 
     Supported: `#` comments, the `@problemName`, `@timeStamps` (false only),
@@ -64,7 +73,7 @@ def parse_ts(text, name="<ts>"):
         >>> series[0].tolist(), labels.tolist()
         ([[1.0, 3.0], [2.0, 4.0]], ['a'])
     """
-    header = {}
+    header: dict[str, Any] = {}
     series, labels = [], []
     in_data = False
     has_labels = False
@@ -157,7 +166,7 @@ def parse_ts(text, name="<ts>"):
     return series, np.asarray(labels, dtype=str), header
 
 
-def read_ts_file(path):
+def read_ts_file(path: StrPath) -> TsContents:
     """Read a `.ts` file; see `parse_ts`.
 
     Args:
@@ -180,7 +189,7 @@ def read_ts_file(path):
         return parse_ts(f.read(), path)
 
 
-def _convert(archive):
+def _convert(archive: str) -> dict[str, np.ndarray]:
     files = read_archive_members(archive, list(_MEMBERS.values()))
     out = {}
     for split, member in _MEMBERS.items():
@@ -193,7 +202,19 @@ def _convert(archive):
     return out
 
 
-def load_japanese_vowels(length=None, return_lengths=False):
+@overload
+def load_japanese_vowels(length: int | None = ..., return_lengths: Literal[False] = ...
+                         ) -> tuple[SequenceSplit, SequenceSplit]: ...
+@overload
+def load_japanese_vowels(length: int | None = ..., *, return_lengths: Literal[True]
+                         ) -> tuple[SequenceSplit, SequenceSplit, Lengths]: ...
+@overload
+def load_japanese_vowels(length: int | None = ..., return_lengths: bool = ...
+                         ) -> (tuple[SequenceSplit, SequenceSplit]
+                               | tuple[SequenceSplit, SequenceSplit, Lengths]): ...
+def load_japanese_vowels(length: int | None = None, return_lengths: bool = False
+                         ) -> (tuple[SequenceSplit, SequenceSplit]
+                               | tuple[SequenceSplit, SequenceSplit, Lengths]):
     """Load UEA JapaneseVowels: 12 channels, variable length, 9 speakers.
 
     Sequences are zero-padded at the end to `length` (default: the longest

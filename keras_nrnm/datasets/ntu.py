@@ -7,14 +7,22 @@ lab (https://rose1.ntu.edu.sg/dataset/actionRecognition/) and point
 `load_ntu_skeletons` at the folder of `.skeleton` files.
 """
 
+from __future__ import annotations
+
 import os
 import re
+from typing import Literal
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_nrnm import validation
 from keras_nrnm.datasets._sequence import check_sampling
 from keras_nrnm.datasets._sequence import fit_length
+from keras_nrnm.datasets._types import Names
+from keras_nrnm.datasets._types import SequenceSplit
+from keras_nrnm.datasets._types import StrPath
 
 NUM_JOINTS = 25
 NUM_BODIES = 2
@@ -34,16 +42,16 @@ _NAME_RE = re.compile(r"^S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 class _Lines:
     """Line cursor over a text file that reports 1-based line numbers."""
 
-    def __init__(self, lines, path):
+    def __init__(self, lines: list[str], path: str) -> None:
         self.lines = lines
         self.path = path
         self.pos = 0  # index of the next line to read
 
-    def error(self, what, line_no=None):
+    def error(self, what: str, line_no: int | None = None) -> ValueError:
         line_no = self.pos if line_no is None else line_no
         return ValueError(f"{self.path}, line {line_no}: {what}")
 
-    def next(self, expected):
+    def next(self, expected: str) -> str:
         if self.pos >= len(self.lines):
             raise ValueError(
                 f"{self.path}, line {self.pos + 1}: file ends early (truncated?); "
@@ -53,7 +61,7 @@ class _Lines:
         self.pos += 1
         return line
 
-    def int(self, expected):
+    def int(self, expected: str) -> int:
         line = self.next(expected)
         try:
             return int(line.strip())
@@ -61,7 +69,7 @@ class _Lines:
             raise self.error(f"expected {expected} (one integer), got {line.strip()!r}.") from None
 
 
-def read_ntu_skeleton(path, max_bodies=NUM_BODIES):
+def read_ntu_skeleton(path: StrPath, max_bodies: int = NUM_BODIES) -> npt.NDArray[np.float32]:
     """Read one NTU RGB+D `.skeleton` file.
 
     The format: the frame count; then per frame the body count and per body
@@ -150,7 +158,7 @@ def read_ntu_skeleton(path, max_bodies=NUM_BODIES):
     return out
 
 
-def parse_ntu_filename(name):
+def parse_ntu_filename(name: StrPath) -> dict[str, int]:
     """Parse an NTU RGB+D file name like `S001C002P003R002A013.skeleton`.
 
     Args:
@@ -178,7 +186,7 @@ def parse_ntu_filename(name):
     return dict(zip(keys, (int(g) for g in m.groups())))
 
 
-def is_training_sample(info, protocol="cs"):
+def is_training_sample(info: dict[str, int], protocol: str = "cs") -> bool:
     """Whether a parsed file name belongs to the training split of `protocol`.
 
     Args:
@@ -204,12 +212,12 @@ def is_training_sample(info, protocol="cs"):
     raise ValueError(f"`protocol` must be 'cs' or 'cv', got {protocol!r}.")
 
 
-def _body_present(skel):
+def _body_present(skel: np.ndarray) -> npt.NDArray[np.bool_]:
     """(frames, bodies) bool: a body slot holds data (not all zeros)."""
     return np.any(skel != 0, axis=(2, 3))
 
 
-def center_skeleton(skel):
+def center_skeleton(skel: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """Centre a skeleton on the first frame's spine-middle joint of body 1.
 
     The joint (index 1, "middle of the spine") of body 1 in the first frame
@@ -242,7 +250,8 @@ def center_skeleton(skel):
     return skel
 
 
-def skeleton_features(skel, length=100, sampling="uniform", center=True):
+def skeleton_features(skel: npt.ArrayLike, length: int = 100, sampling: str = "uniform",
+                      center: bool = True) -> npt.NDArray[np.float32]:
     """Turn one skeleton into the paper's per-frame features.
 
     Feature order per frame: body 1 joints 1..25 (x, y, z each), then body 2:
@@ -273,8 +282,27 @@ def skeleton_features(skel, length=100, sampling="uniform", center=True):
     return fit_length(flat, length, sampling).astype(np.float32)
 
 
-def load_ntu_skeletons(directory, protocol="cs", length=100, sampling="uniform",
-                       center=True, skip_empty=True, return_names=False):
+@overload
+def load_ntu_skeletons(directory: StrPath, protocol: str = ..., length: int = ...,
+                       sampling: str = ..., center: bool = ..., skip_empty: bool = ...,
+                       return_names: Literal[False] = ...
+                       ) -> tuple[SequenceSplit, SequenceSplit]: ...
+@overload
+def load_ntu_skeletons(directory: StrPath, protocol: str = ..., length: int = ...,
+                       sampling: str = ..., center: bool = ..., skip_empty: bool = ...,
+                       *, return_names: Literal[True]
+                       ) -> tuple[SequenceSplit, SequenceSplit, Names]: ...
+@overload
+def load_ntu_skeletons(directory: StrPath, protocol: str = ..., length: int = ...,
+                       sampling: str = ..., center: bool = ..., skip_empty: bool = ...,
+                       return_names: bool = ...
+                       ) -> (tuple[SequenceSplit, SequenceSplit]
+                             | tuple[SequenceSplit, SequenceSplit, Names]): ...
+def load_ntu_skeletons(directory: StrPath, protocol: str = "cs", length: int = 100,
+                       sampling: str = "uniform", center: bool = True,
+                       skip_empty: bool = True, return_names: bool = False
+                       ) -> (tuple[SequenceSplit, SequenceSplit]
+                             | tuple[SequenceSplit, SequenceSplit, Names]):
     """Load a folder of NTU RGB+D `.skeleton` files as a train/test split.
 
     Each sequence becomes `length` frames of 150 features (25 joints x 3
@@ -320,13 +348,14 @@ def load_ntu_skeletons(directory, protocol="cs", length=100, sampling="uniform",
     if not os.path.isdir(directory):
         raise FileNotFoundError(
             f"{directory}: no such folder (expected a folder of .skeleton files).")
-    paths = []
+    paths: list[str] = []
     for root, _, files in os.walk(directory):
         paths.extend(os.path.join(root, f) for f in files if f.endswith(".skeleton"))
     paths.sort(key=os.path.basename)
     if not paths:
         raise FileNotFoundError(f"{directory}: no .skeleton file found.")
-    splits = {True: ([], [], []), False: ([], [], [])}
+    splits: dict[bool, tuple[list[np.ndarray], list[int], list[str]]] = {
+        True: ([], [], []), False: ([], [], [])}
     for path in paths:
         info = parse_ntu_filename(path)
         skel = read_ntu_skeleton(path)
@@ -337,7 +366,8 @@ def load_ntu_skeletons(directory, protocol="cs", length=100, sampling="uniform",
         ys.append(info["action"] - 1)
         names.append(os.path.basename(path))
 
-    def stack(part):
+    def stack(part: tuple[list[np.ndarray], list[int], list[str]]
+              ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], list[str]]:
         xs, ys, names = part
         x = np.stack(xs) if xs else np.zeros((0, length, NUM_BODIES * NUM_JOINTS * 3), np.float32)
         return x, np.asarray(ys, np.int32), names

@@ -1,9 +1,17 @@
 """Balanced similar / dissimilar sequence pairs (NRNM paper, Sec. 4.4.1)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 
-def make_similarity_pairs(x, y, num_pairs, seed=0, return_indices=False):
+def make_similarity_pairs(x: np.ndarray | Sequence[Any], y: npt.ArrayLike, num_pairs: int,
+                          seed: int | None = 0, return_indices: bool = False
+                          ) -> tuple[tuple[np.ndarray, np.ndarray], npt.NDArray[np.float32]]:
     """Build balanced pairs for sequence similarity learning.
 
     "Similar" means same class. Half of the pairs (`num_pairs // 2`) are
@@ -38,17 +46,18 @@ def make_similarity_pairs(x, y, num_pairs, seed=0, return_indices=False):
         >>> float(same.mean())  # doctest: +SKIP
         0.49997...
     """
-    y = np.asarray(y)
-    if y.ndim == 2:
-        y = np.argmax(y, axis=1)
-    if y.ndim != 1:
-        raise ValueError(f"`y` must be (N,) labels or (N, C) one-hot, got shape {y.shape}.")
-    if len(x) != len(y):
-        raise ValueError(f"`x` has {len(x)} samples but `y` has {len(y)}.")
+    labels = np.asarray(y)
+    if labels.ndim == 2:
+        labels = np.argmax(labels, axis=1)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"`y` must be (N,) labels or (N, C) one-hot, got shape {labels.shape}.")
+    if len(x) != len(labels):
+        raise ValueError(f"`x` has {len(x)} samples but `y` has {len(labels)}.")
     num_pairs = int(num_pairs)
     if num_pairs < 0:
         raise ValueError(f"`num_pairs` must be >= 0, got {num_pairs}.")
-    classes, inverse = np.unique(y, return_inverse=True)
+    classes, inverse = np.unique(labels, return_inverse=True)
     num_classes = len(classes)
     if num_classes < 2:
         raise ValueError("Need at least 2 classes to build dissimilar pairs.")
@@ -58,7 +67,7 @@ def make_similarity_pairs(x, y, num_pairs, seed=0, return_indices=False):
         raise ValueError(f"Classes {small} have fewer than 2 samples: no similar pair possible.")
     rng = np.random.default_rng(seed)
 
-    def quotas(n):
+    def quotas(n: int) -> npt.NDArray[np.int64]:
         q = np.full(num_classes, n // num_classes, np.int64)
         q[rng.choice(num_classes, n % num_classes, replace=False)] += 1
         return q
@@ -66,27 +75,27 @@ def make_similarity_pairs(x, y, num_pairs, seed=0, return_indices=False):
     n_similar = num_pairs // 2
     q_sim = quotas(n_similar)
     q_dis = quotas(num_pairs - n_similar)
-    ia, ib, lab = [], [], []
+    parts_a, parts_b, parts_lab = [], [], []
     for c in range(num_classes):
         m = members[c]
         # similar: two distinct members of class c
         a = rng.integers(len(m), size=q_sim[c])
         b = rng.integers(len(m) - 1, size=q_sim[c])
         b = b + (b >= a)
-        ia.append(m[a])
-        ib.append(m[b])
-        lab.append(np.ones(q_sim[c], np.float32))
+        parts_a.append(m[a])
+        parts_b.append(m[b])
+        parts_lab.append(np.ones(q_sim[c], np.float32))
         # dissimilar: a member of c and a member of another class
         a = rng.integers(len(m), size=q_dis[c])
         other = rng.integers(num_classes - 1, size=q_dis[c])
         other = other + (other >= c)
         pick = np.array([members[o][rng.integers(len(members[o]))] for o in other], np.int64)
-        ia.append(m[a])
-        ib.append(pick.reshape(-1))
-        lab.append(np.zeros(q_dis[c], np.float32))
-    ia = np.concatenate(ia).astype(np.int64)
-    ib = np.concatenate(ib).astype(np.int64)
-    lab = np.concatenate(lab)
+        parts_a.append(m[a])
+        parts_b.append(pick.reshape(-1))
+        parts_lab.append(np.zeros(q_dis[c], np.float32))
+    ia = np.concatenate(parts_a).astype(np.int64)
+    ib = np.concatenate(parts_b).astype(np.int64)
+    lab = np.concatenate(parts_lab)
     order = rng.permutation(len(lab))
     ia, ib, lab = ia[order], ib[order], lab[order]
     if return_indices:

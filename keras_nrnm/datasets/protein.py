@@ -20,11 +20,15 @@ Not on any package registry: download from
 https://www.princeton.edu/~jzthree/datasets/ICML2014/ (or its mirrors).
 """
 
+from __future__ import annotations
+
 import os
 
 import numpy as np
 
 from keras_nrnm.datasets._cache import load_npy_file
+from keras_nrnm.datasets._types import ProteinArrays
+from keras_nrnm.datasets._types import StrPath
 
 NUM_CHANNELS = 57
 SEQUENCE_LENGTH = 700
@@ -41,7 +45,8 @@ NOSEQ_COLUMN = 21
 INPUT_COLUMNS = RESIDUE_COLUMNS + PROFILE_COLUMNS  # the paper's 42 inputs
 
 
-def load_protein_file(path, sequence_length=SEQUENCE_LENGTH):
+def load_protein_file(path: StrPath, sequence_length: int | None = SEQUENCE_LENGTH
+                      ) -> ProteinArrays:
     """Load a CB6133 / CB513 / CASP file (`.npy` or `.npy.gz`).
 
     The input channels are the paper's 21 + 21: columns 0-20 (amino-acid
@@ -90,7 +95,8 @@ def load_protein_file(path, sequence_length=SEQUENCE_LENGTH):
     return x, y, mask
 
 
-def load_cb6133(path, sequence_length=SEQUENCE_LENGTH):
+def load_cb6133(path: StrPath, sequence_length: int | None = SEQUENCE_LENGTH
+                ) -> ProteinArrays:
     """Load CB6133 (filtered: `cullpdb+profile_6133_filtered.npy.gz`, 5,534
     proteins, the paper's training set). Same as `load_protein_file`.
 
@@ -111,7 +117,8 @@ def load_cb6133(path, sequence_length=SEQUENCE_LENGTH):
     return load_protein_file(path, sequence_length)
 
 
-def load_cb513(path, sequence_length=SEQUENCE_LENGTH):
+def load_cb513(path: StrPath, sequence_length: int | None = SEQUENCE_LENGTH
+               ) -> ProteinArrays:
     """Load CB513 (`cb513+profile_split1.npy.gz`, 514 proteins, the paper's
     test set; CASP10/11 files in the same layout load the same way). Same as
     `load_protein_file`.

@@ -20,8 +20,13 @@ distant past could matter; `keras_nrnm`'s accuracy study
 (`docs/results.md`) uses them.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import io
+from collections.abc import Callable
+from typing import Literal
+from typing import overload
 
 import numpy as np
 
@@ -30,7 +35,10 @@ from keras_nrnm.datasets._cache import fetch_npz
 from keras_nrnm.datasets._cache import pack_ragged
 from keras_nrnm.datasets._cache import read_archive_members
 from keras_nrnm.datasets._cache import unpack_ragged
+from keras_nrnm.datasets._registry import PackageSource
 from keras_nrnm.datasets._sequence import pad_to_max
+from keras_nrnm.datasets._types import Lengths
+from keras_nrnm.datasets._types import SequenceSplit
 from keras_nrnm.datasets.japanese_vowels import parse_ts
 
 # name -> the `_registry` entry of the archive that carries its
@@ -47,11 +55,11 @@ _SOURCES = {
 UCR_DATASETS = tuple(_SOURCES)
 
 
-def _source(name):
+def _source(name: str) -> PackageSource:
     return getattr(_registry, _SOURCES[name])
 
 
-def _members(name):
+def _members(name: str) -> dict[str, str]:
     package = _source(name).package
     if package == "tslearn":  # one .npz of both splits, not .ts files
         return {"both": f"tslearn/.cached_datasets/{name}.npz"}
@@ -59,8 +67,8 @@ def _members(name):
     return {"train": f"{folder}_TRAIN.ts", "test": f"{folder}_TEST.ts"}
 
 
-def _converter(name):
-    def convert(archive):
+def _converter(name: str) -> Callable[[str], dict[str, np.ndarray]]:
+    def convert(archive: str) -> dict[str, np.ndarray]:
         members = _members(name)
         files = read_archive_members(archive, list(members.values()))
         if "both" in members:
@@ -85,7 +93,7 @@ def _converter(name):
     return convert
 
 
-def _convert_tslearn(npz_bytes):
+def _convert_tslearn(npz_bytes: bytes) -> dict[str, np.ndarray]:
     """tslearn's cached `.npz`: X_train/X_test `(N, steps, 1)` float64 and
     y_train/y_test with the archive's class labels (integers)."""
     with np.load(io.BytesIO(npz_bytes)) as arrays:
@@ -102,7 +110,19 @@ def _convert_tslearn(npz_bytes):
     return out
 
 
-def load_ucr(name, return_lengths=False):
+@overload
+def load_ucr(name: str, return_lengths: Literal[False] = ...
+             ) -> tuple[SequenceSplit, SequenceSplit, tuple[str, ...]]: ...
+@overload
+def load_ucr(name: str, return_lengths: Literal[True]
+             ) -> tuple[SequenceSplit, SequenceSplit, tuple[str, ...], Lengths]: ...
+@overload
+def load_ucr(name: str, return_lengths: bool = ...
+             ) -> (tuple[SequenceSplit, SequenceSplit, tuple[str, ...]]
+                   | tuple[SequenceSplit, SequenceSplit, tuple[str, ...], Lengths]): ...
+def load_ucr(name: str, return_lengths: bool = False
+             ) -> (tuple[SequenceSplit, SequenceSplit, tuple[str, ...]]
+                   | tuple[SequenceSplit, SequenceSplit, tuple[str, ...], Lengths]):
     """Load one univariate UCR/UEA set, zero-padded at the end.
 
     Args:

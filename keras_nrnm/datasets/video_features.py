@@ -6,22 +6,26 @@ and a CSV labels file. Not on any package registry: extract the features
 with your own backbone (or use a published dump) and write this layout.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import os
 import re
 
 import numpy as np
+import numpy.typing as npt
 
 from keras_nrnm import validation
 from keras_nrnm.datasets._cache import load_npy_file
 from keras_nrnm.datasets._sequence import check_sampling
 from keras_nrnm.datasets._sequence import fit_length
+from keras_nrnm.datasets._types import StrPath
 
 _CLASS_TOKEN = re.compile(r"^[cC]?(\d+)$")
 
 
-def _parse_class_token(token, path, line_no, num_classes):
+def _parse_class_token(token: str, path: str, line_no: int, num_classes: int | None) -> int:
     m = _CLASS_TOKEN.match(token)
     if not m:
         raise ValueError(
@@ -36,7 +40,8 @@ def _parse_class_token(token, path, line_no, num_classes):
     return cls
 
 
-def read_video_labels(labels_file, num_classes=None):
+def read_video_labels(labels_file: StrPath, num_classes: int | None = None
+                      ) -> tuple[list[str], list[list[int]]]:
     """Read a video labels CSV.
 
     Accepted layouts (a header row is optional; it is recognised by a first
@@ -125,8 +130,10 @@ def read_video_labels(labels_file, num_classes=None):
     return ids, classes
 
 
-def load_video_features(features_dir, labels_file, num_classes, length=64,
-                        sampling="uniform", skip_missing=False, dtype="float32"):
+def load_video_features(features_dir: StrPath, labels_file: StrPath, num_classes: int,
+                        length: int = 64, sampling: str = "uniform",
+                        skip_missing: bool = False, dtype: npt.DTypeLike = "float32"
+                        ) -> tuple[np.ndarray, npt.NDArray[np.float32], list[str]]:
     """Load per-video feature arrays with multi-hot labels.
 
     Args:
