@@ -1,6 +1,6 @@
 """keras-nrnm: Non-local Recurrent Neural Memory (Pei et al., IJCV 2022) for Keras 3."""
 
-from keras_nrnm.attention_maps import attention_maps, plot_attention
+from keras_nrnm.attention_weights import attention_maps, plot_attention
 from keras_nrnm.bidirectional import BidirectionalNRNM
 from keras_nrnm.cell import NRNMCell
 from keras_nrnm.layer import NRNM

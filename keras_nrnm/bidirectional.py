@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_nrnm import validation
 from keras_nrnm.cell import with_legacy_defaults
-from keras_nrnm.layer import CELL_ARGS, NRNM, checked_mask
+from keras_nrnm.layer import CELL_ARGS, NRNM, CallRecording, checked_mask
 
 # NRNM arguments that also configure the backward LSTM.
 LSTM_ARGS = (
@@ -19,7 +19,7 @@ LSTM_ARGS = (
 
 
 @keras.saving.register_keras_serializable(package="keras_nrnm")
-class BidirectionalNRNM(keras.layers.Layer):
+class BidirectionalNRNM(CallRecording, keras.layers.Layer):
     """NRNM whose memory also sees a backward pass (Eq. 18).
 
     A backward LSTM runs over the sequence first. A forward `NRNM` then reads
@@ -98,16 +98,39 @@ class BidirectionalNRNM(keras.layers.Layer):
             ndim=3, axes={-1: input_shape[-1]})
         self.built = True
 
-    def call(self, inputs, mask=None, training=False):
-        # The mask is checked, and the skipped steps zeroed for the backward
-        # LSTM too (a NaN there would make its gradients NaN).
-        inputs, mask = checked_mask(inputs, mask, self.name)
+    def forward_inputs(self, inputs, mask=None, training=False):
+        """Eq. 18's wiring: the backward LSTM runs over `inputs`, and the
+        forward `NRNM` reads the inputs and the backward hidden states of
+        each step, `[x_t, h<-_t]` (its memory takes the backward states as
+        source units; `NRNM(backward_states=True)`).
+
+        Args:
+            inputs: `(batch, timesteps, features)`.
+            mask: Optional boolean `(batch, timesteps)`, already checked
+                (`layer.checked_mask`).
+            training: Python boolean.
+
+        Returns:
+            `(forward_inputs, backward)`: `(batch, timesteps, features +
+            units)` and the backward hidden states `(batch, timesteps,
+            units)`, both in step order.
+        """
         # go_backwards returns the steps in processing order: flip them back.
         backward = ops.flip(
             self.backward_layer(inputs, mask=mask, training=training), axis=1)
-        forward = self.forward_layer(
-            ops.concatenate([inputs, ops.cast(backward, inputs.dtype)], -1),
-            mask=mask, training=training)
+        forward_inputs = ops.concatenate(
+            [inputs, ops.cast(backward, inputs.dtype)], -1)
+        return forward_inputs, backward
+
+    def call(self, inputs, mask=None, training=False):
+        self._record_call(inputs, mask)
+        # The mask is checked, and the skipped steps zeroed for the backward
+        # LSTM too (a NaN there would make its gradients NaN).
+        inputs, mask = checked_mask(inputs, mask, self.name)
+        forward_inputs, backward = self.forward_inputs(inputs, mask,
+                                                       training)
+        forward = self.forward_layer(forward_inputs, mask=mask,
+                                     training=training)
         if self.return_sequences:
             return ops.concatenate([forward, backward], axis=-1)
         # The backward pass ends at the first step.

@@ -1,17 +1,53 @@
 """`NRNMCell`: one time step of an LSTM backbone with a non-local memory."""
 
+from typing import Any, NamedTuple
+
 import keras
 from keras import ops
 
-from keras_nrnm._keras_internals import DropoutRNNCell, in_stateless_scope
 from keras_nrnm import validation
+from keras_nrnm._keras_internals import DropoutRNNCell, in_stateless_scope
+from keras_nrnm.memory import GATE_LAYOUTS, NonLocalMemory, keys_and_values
 from keras_nrnm.products import last_axis_product
-from keras_nrnm.memory import GATE_LAYOUTS, NonLocalMemory
 from keras_nrnm.schedule import MAX_COUNTER, Schedule, slide
 from keras_nrnm.state import Blocks, NRNMState, join_counters, split_counters
 
 # Backbone -> number of gate blocks in its kernels.
 BACKBONES = {"lstm": 4, "gru": 3, "simple": 1}
+
+# Arguments that Keras's own readers take, each error naming the argument.
+KERAS_OBJECT_READERS = {
+    "fusion_activation": keras.activations.get,
+    "activation": keras.activations.get,
+    "recurrent_activation": keras.activations.get,
+    "kernel_initializer": keras.initializers.get,
+    "recurrent_initializer": keras.initializers.get,
+    "bias_initializer": keras.initializers.get,
+    "memory_projection_initializer": keras.initializers.get,
+    "kernel_regularizer": keras.regularizers.get,
+    "recurrent_regularizer": keras.regularizers.get,
+    "bias_regularizer": keras.regularizers.get,
+    "kernel_constraint": keras.constraints.get,
+    "recurrent_constraint": keras.constraints.get,
+    "bias_constraint": keras.constraints.get,
+}
+
+
+class InputWeights(NamedTuple):
+    """The input kernels side by side (`NRNMCell.input_weights`)."""
+
+    kernel: Any
+    bias: Any  # None without any bias
+    key_value_maps: Any  # per stride `(kernel, bias)` to apply, or None
+
+
+class InputTerms(NamedTuple):
+    """What a step computes from its input alone (`NRNMCell.input_terms`)."""
+
+    gates: Any  # x W + b, the backbone's gate inputs (Eq. 11)
+    memory: Any  # x W_m + b_m, the memory gate's input part (Eq. 12)
+    units: Any  # x W_x + b_x, the input as a unit (Eq. 5)
+    keys_values: tuple = ()  # per stride, the input unit's keys and values
 
 
 @keras.saving.register_keras_serializable(package="keras_nrnm")
@@ -216,53 +252,20 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         super().__init__(**kwargs)
         self.implementation = implementation
         self.units = validation.positive_int("units", units)
-        # The counters are states: `block_size` and `window` are at most
-        # MAX_COUNTER.
-        self.schedule = Schedule.from_layer_arguments(
-            block_size, stride, strides, window, maximum=MAX_COUNTER)
-        # The arguments as the schedule validated them, for the config.
-        self.block_size = self.schedule.block_size
-        self.stride = int(stride)
-        self.strides = None if strides is None else self.schedule.strides
-        self.window = self.schedule.window
-        self.attention = validation.boolean("attention", attention)
-        self.attention_output_projection = validation.boolean(
-            "attention_output_projection", attention_output_projection)
-        self.backbone = validation.one_of("backbone", backbone, BACKBONES)
-        self.reset_after = validation.boolean("reset_after", reset_after)
-        self.backward_states = validation.boolean("backward_states",
-                                                  backward_states)
-        self.num_heads = validation.num_heads(num_heads, self.units)
+        self._read_schedule(block_size, stride, strides, window)
+        self._read_structure(attention, attention_output_projection, backbone,
+                             reset_after, backward_states, num_heads,
+                             memory_gates, layer_norm_epsilon)
         self.memory_dropout = validation.rate("memory_dropout", memory_dropout)
         self.zoneout = validation.rate("zoneout", zoneout)
-        self.memory_gates = validation.one_of("memory_gates", memory_gates,
-                                              GATE_LAYOUTS)
-        self.layer_norm_epsilon = validation.positive_float(
-            "layer_norm_epsilon", layer_norm_epsilon
-        )
         self.dropout = validation.rate("dropout", dropout)
         self.recurrent_dropout = validation.rate(
             "recurrent_dropout", recurrent_dropout
         )
-        # Keras's own readers, each error naming the argument.
-        readers = {
-            "fusion_activation": keras.activations.get,
-            "activation": keras.activations.get,
-            "recurrent_activation": keras.activations.get,
-            "kernel_initializer": keras.initializers.get,
-            "recurrent_initializer": keras.initializers.get,
-            "bias_initializer": keras.initializers.get,
-            "memory_projection_initializer": keras.initializers.get,
-            "kernel_regularizer": keras.regularizers.get,
-            "recurrent_regularizer": keras.regularizers.get,
-            "bias_regularizer": keras.regularizers.get,
-            "kernel_constraint": keras.constraints.get,
-            "recurrent_constraint": keras.constraints.get,
-            "bias_constraint": keras.constraints.get,
-        }
         given = locals()
-        for name, read in readers.items():
-            setattr(self, name, validation.keras_object(name, read, given[name]))
+        for name, read in KERAS_OBJECT_READERS.items():
+            setattr(self, name, validation.keras_object(name, read,
+                                                        given[name]))
         self.use_bias = validation.boolean("use_bias", use_bias)
         self.unit_forget_bias = validation.boolean("unit_forget_bias",
                                                    unit_forget_bias)
@@ -278,6 +281,35 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                           backward=k * d if self.backward_states else None),
             counters=2).join()
         self.output_size = d
+
+    def _read_schedule(self, block_size, stride, strides, window):
+        """The `Schedule`, and its arguments as it validated them (for the
+        config). The counters are states: `block_size` and `window` are at
+        most `MAX_COUNTER`."""
+        self.schedule = Schedule.from_layer_arguments(
+            block_size, stride, strides, window, maximum=MAX_COUNTER)
+        self.block_size = self.schedule.block_size
+        self.stride = int(stride)
+        self.strides = None if strides is None else self.schedule.strides
+        self.window = self.schedule.window
+
+    def _read_structure(self, attention, attention_output_projection,
+                        backbone, reset_after, backward_states, num_heads,
+                        memory_gates, layer_norm_epsilon):
+        """The arguments that shape the backbone and the memory, validated."""
+        self.attention = validation.boolean("attention", attention)
+        self.attention_output_projection = validation.boolean(
+            "attention_output_projection", attention_output_projection)
+        self.backbone = validation.one_of("backbone", backbone, BACKBONES)
+        self.reset_after = validation.boolean("reset_after", reset_after)
+        self.backward_states = validation.boolean("backward_states",
+                                                  backward_states)
+        self.num_heads = validation.num_heads(num_heads, self.units)
+        self.memory_gates = validation.one_of("memory_gates", memory_gates,
+                                              GATE_LAYOUTS)
+        self.layer_norm_epsilon = validation.positive_float(
+            "layer_norm_epsilon", layer_norm_epsilon
+        )
 
     @property
     def num_slots(self):
@@ -305,101 +337,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return self.schedule.strides
 
     def build(self, input_shape):
-        d, n = self.units, self.num_slots
-        input_dim = input_shape[-1]
-        if self.backward_states:
-            input_dim -= d
-            if input_dim < 1:
-                raise ValueError(
-                    "With `backward_states=True` the inputs end with the "
-                    f"{d} backward hidden states, so they need more than "
-                    f"{d} features. Received input shape {tuple(input_shape)}."
-                )
-        gates = BACKBONES[self.backbone]
-
-        def weight(name, shape, kind="kernel", constrained=False,
-                   initializer=None):
-            initializer = initializer or {
-                "kernel": self.kernel_initializer,
-                "recurrent": self.recurrent_initializer,
-                "bias": self.bias_initializer,
-            }[kind]
-            regularizer = {
-                "kernel": self.kernel_regularizer,
-                "recurrent": self.recurrent_regularizer,
-                "bias": self.bias_regularizer,
-            }[kind]
-            constraint = None
-            if constrained:
-                constraint = {
-                    "kernel": self.kernel_constraint,
-                    "recurrent": self.recurrent_constraint,
-                    "bias": self.bias_constraint,
-                }[kind]
-            return self.add_weight(
-                shape=shape,
-                name=name,
-                initializer=initializer,
-                regularizer=regularizer,
-                constraint=constraint,
-            )
-
-        # Eq. 11 and the other gates, in Keras's layouts: LSTM (i, f, c, o),
-        # GRU (z, r, h), simple RNN (h).
-        self.kernel = weight("kernel", (input_dim, gates * d), constrained=True)
-        self.recurrent_kernel = weight(
-            "recurrent_kernel", (d, gates * d), "recurrent", constrained=True
-        )
-        # Eq. 5: inputs are projected to the memory width to join the
-        # attention as units of their own.
-        self.input_projection_kernel = weight(
-            "input_projection_kernel", (input_dim, d)
-        )
-        # Eq. 12: memory gate g_m = sigmoid(W_m x_t + U_m v_m + b_m).
-        self.memory_gate_kernel = weight("memory_gate_kernel", (input_dim, n * d))
-        self.memory_gate_recurrent_kernel = weight(
-            "memory_gate_recurrent_kernel", (n * d, n * d), "recurrent"
-        )
-        # Eq. 10: g_m * v_m has n*d entries and c_t has d; a learned map
-        # brings it to d (as in the authors' code).
-        self.memory_projection = weight(
-            "memory_projection", (n * d, d),
-            initializer=self.memory_projection_initializer)
-        if self.use_bias:
-            if self.unit_forget_bias and self.backbone == "lstm":
-
-                def bias_initializer(_, *args, **kwargs):
-                    return ops.concatenate(
-                        [
-                            self.bias_initializer((d,), *args, **kwargs),
-                            keras.initializers.get("ones")((d,), *args, **kwargs),
-                            self.bias_initializer((2 * d,), *args, **kwargs),
-                        ]
-                    )
-
-            else:
-                bias_initializer = self.bias_initializer
-            # The GRU with `reset_after` has a recurrent bias of its own:
-            # Keras's `(2, 3 units)` layout, input row then recurrent row.
-            self.bias = self.add_weight(
-                shape=((2, gates * d) if self._has_recurrent_bias
-                       else (gates * d,)),
-                name="bias",
-                initializer=bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-            self.input_projection_bias = weight(
-                "input_projection_bias", (d,), "bias"
-            )
-            self.memory_gate_bias = weight("memory_gate_bias", (n * d,), "bias")
-        else:
-            self.bias = None
-            self.input_projection_bias = None
-            self.memory_gate_bias = None
-
+        input_dim = self._backbone_input_dim(input_shape)
+        self._build_kernels(input_dim)
+        self._build_biases()
         self.memory = NonLocalMemory(
-            d,
+            self.units,
             block_size=self.block_size,
             strides=self.memory_strides,
             num_heads=self.num_heads,
@@ -417,8 +359,119 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             dtype=self.dtype_policy,
             name="memory",
         )
-        self.memory.build((None, self.block_size, d))
+        self.memory.build((None, self.block_size, self.units))
         self.built = True
+
+    def _backbone_input_dim(self, input_shape):
+        """The features the backbone reads: all but the backward states."""
+        input_dim = input_shape[-1]
+        if self.backward_states:
+            input_dim -= self.units
+            if input_dim < 1:
+                raise ValueError(
+                    "With `backward_states=True` the inputs end with the "
+                    f"{self.units} backward hidden states, so they need more "
+                    f"than {self.units} features. Received input shape "
+                    f"{tuple(input_shape)}."
+                )
+        return input_dim
+
+    def _weight(self, name, shape, kind="kernel", constrained=False,
+                initializer=None):
+        """A weight with the initializer, regularizer and (`constrained`)
+        constraint of its `kind`: `"kernel"`, `"recurrent"` or `"bias"`."""
+        initializer = initializer or {
+            "kernel": self.kernel_initializer,
+            "recurrent": self.recurrent_initializer,
+            "bias": self.bias_initializer,
+        }[kind]
+        regularizer = {
+            "kernel": self.kernel_regularizer,
+            "recurrent": self.recurrent_regularizer,
+            "bias": self.bias_regularizer,
+        }[kind]
+        constraint = None
+        if constrained:
+            constraint = {
+                "kernel": self.kernel_constraint,
+                "recurrent": self.recurrent_constraint,
+                "bias": self.bias_constraint,
+            }[kind]
+        return self.add_weight(
+            shape=shape,
+            name=name,
+            initializer=initializer,
+            regularizer=regularizer,
+            constraint=constraint,
+        )
+
+    def _build_kernels(self, input_dim):
+        """The backbone's kernels and those that read the memory. (The
+        weights' order is the saved files' layout: do not reorder.)"""
+        d, n = self.units, self.num_slots
+        gates = BACKBONES[self.backbone]
+        # Eq. 11 and the other gates, in Keras's layouts: LSTM (i, f, c, o),
+        # GRU (z, r, h), simple RNN (h).
+        self.kernel = self._weight("kernel", (input_dim, gates * d),
+                                   constrained=True)
+        self.recurrent_kernel = self._weight(
+            "recurrent_kernel", (d, gates * d), "recurrent", constrained=True
+        )
+        # Eq. 5: inputs are projected to the memory width to join the
+        # attention as units of their own.
+        self.input_projection_kernel = self._weight(
+            "input_projection_kernel", (input_dim, d)
+        )
+        # Eq. 12: memory gate g_m = sigmoid(W_m x_t + U_m v_m + b_m).
+        self.memory_gate_kernel = self._weight("memory_gate_kernel",
+                                               (input_dim, n * d))
+        self.memory_gate_recurrent_kernel = self._weight(
+            "memory_gate_recurrent_kernel", (n * d, n * d), "recurrent"
+        )
+        # Eq. 10: g_m * v_m has n*d entries and c_t has d; a learned map
+        # brings it to d (as in the authors' code).
+        self.memory_projection = self._weight(
+            "memory_projection", (n * d, d),
+            initializer=self.memory_projection_initializer)
+
+    def _build_biases(self):
+        """The backbone's bias (with the LSTM's unit forget bias), the input
+        projection's and the memory gate's; `None` without `use_bias`."""
+        d, n = self.units, self.num_slots
+        if not self.use_bias:
+            self.bias = None
+            self.input_projection_bias = None
+            self.memory_gate_bias = None
+            return
+        gates = BACKBONES[self.backbone]
+        if self.unit_forget_bias and self.backbone == "lstm":
+
+            def bias_initializer(_, *args, **kwargs):
+                return ops.concatenate(
+                    [
+                        self.bias_initializer((d,), *args, **kwargs),
+                        keras.initializers.get("ones")((d,), *args, **kwargs),
+                        self.bias_initializer((2 * d,), *args, **kwargs),
+                    ]
+                )
+
+        else:
+            bias_initializer = self.bias_initializer
+        # The GRU with `reset_after` has a recurrent bias of its own:
+        # Keras's `(2, 3 units)` layout, input row then recurrent row.
+        self.bias = self.add_weight(
+            shape=((2, gates * d) if self._has_recurrent_bias
+                   else (gates * d,)),
+            name="bias",
+            initializer=bias_initializer,
+            regularizer=self.bias_regularizer,
+            constraint=self.bias_constraint,
+        )
+        self.input_projection_bias = self._weight(
+            "input_projection_bias", (d,), "bias"
+        )
+        self.memory_gate_bias = self._weight("memory_gate_bias", (n * d,),
+                                             "bias")
 
     # Random masks -----------------------------------------------------------
     def get_recurrent_dropout_mask(self, step_state):
@@ -462,15 +515,23 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
     # to a window of steps at once. Only `recurrent_step` reads `h_{t-1}`.
     def input_weights(self, keys_values=False):
-        """`(W, b, key_value_maps)` of `input_terms`: the input kernels (and
-        biases) side by side. The fast path builds them once per sequence.
+        """The input kernels (and biases) of `input_terms` side by side. The
+        fast path builds them once per sequence.
 
-        With `keys_values`, and inputs narrower than `units`, the keys and
-        values of the input unit (Eq. 5) join the product, folded:
-        `(x W_x + b_x) W^kv + b^kv = x (W_x W^kv) + (b_x W^kv + b^kv)`, a
-        product of width `input_dim` instead of `units`; with wider inputs
-        `key_value_maps` holds the memory's maps, to apply to the input unit
-        (`None` otherwise)."""
+        Args:
+            keys_values: Boolean (needs `attention`): with inputs narrower
+                than `units`, the keys and values of the input unit (Eq. 5,
+                `memory.keys_and_values`) join the product, folded:
+                `(x W_x + b_x) W^kv + b^kv = x (W_x W^kv) + (b_x W^kv +
+                b^kv)`, a product of width `input_dim` instead of `units`.
+
+        Returns:
+            An `InputWeights`: `kernel`, `bias` (`None` without any bias)
+            and `key_value_maps`: with `keys_values` and inputs at least
+            `units` wide, the memory's maps
+            (`NonLocalMemory.input_key_value_maps()`) to apply to the input
+            unit; else `None`.
+        """
         kernels = [self.kernel, self.memory_gate_kernel,
                    self.input_projection_kernel]
         biases = [self.backbone_biases()[0], self.memory_gate_bias,
@@ -479,11 +540,12 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                           else None)
         if keys_values and self._folds_keys_values():
             for kv_kernel, kv_bias in key_value_maps:
-                kernels.append(ops.matmul(self.input_projection_kernel,
-                                          kv_kernel))
+                linear = (kv_kernel, None)
+                kernels.append(keys_and_values(self.input_projection_kernel,
+                                               linear))
                 if self.use_bias:
-                    kv_bias = kv_bias + ops.matmul(
-                        self.input_projection_bias[None], kv_kernel)[0]
+                    kv_bias = kv_bias + keys_and_values(
+                        self.input_projection_bias[None], linear)[0]
                 biases.append(kv_bias)
             key_value_maps = None
         bias = None
@@ -493,22 +555,32 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             bias = ops.concatenate(
                 [ops.zeros_like(k[0]) if b is None else b
                  for k, b in zip(kernels, biases)])
-        return ops.concatenate(kernels, axis=1), bias, key_value_maps
+        return InputWeights(ops.concatenate(kernels, axis=1), bias,
+                            key_value_maps)
 
     def _folds_keys_values(self):
         return self.input_projection_kernel.shape[0] < self.units
 
     def input_terms(self, inputs, weights=None, keys_values=False):
-        """What each step computes from `x_t` alone, in one matrix product:
-        `(x W + b, x W_m + b_m, x W_x + b_x)`, the backbone's gate inputs
-        (Eq. 11), the memory gate's input part (Eq. 12) and the input as a
-        unit of width `units` for the attention (Eq. 5). `inputs` may have
-        any leading axes (one step, a window, a sequence); `weights` is
-        `input_weights(keys_values)` when the caller has it already.
+        """What each step computes from `x_t` alone, in one matrix product.
 
-        With `keys_values` (the fast path; needs `attention`), a fourth
-        term: per stride, the input unit's keys and values under
-        `NonLocalMemory.input_key_value_maps()`, `(..., 2 * units)`."""
+        Args:
+            inputs: `(..., input_dim)`, any leading axes (one step, a
+                window, a sequence).
+            weights: `input_weights(keys_values)`, when the caller has it
+                already.
+            keys_values: Boolean (needs `attention`): also the input unit's
+                keys and values (the fast path).
+
+        Returns:
+            An `InputTerms`: `gates` `x W + b` (the backbone's gate inputs,
+            Eq. 11), `memory` `x W_m + b_m` (the memory gate's input part,
+            Eq. 12), `units` `x W_x + b_x` (the input as a unit of width
+            `units` for the attention, Eq. 5) and `keys_values`: with
+            `keys_values`, per stride, the input unit's keys and values
+            under `NonLocalMemory.input_key_value_maps()`, `(..., 2 *
+            units)`; else `()`.
+        """
         kernel, bias, key_value_maps = weights or self.input_weights(
             keys_values)
         terms = last_axis_product(inputs, kernel)
@@ -519,26 +591,23 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         memory_end = gates_end + self.num_slots * d
         # The input unit, then (folded) each stride's keys and values. One
         # split, not slices: the gradient of each slice would be a zero
-        # tensor as wide as all the terms (with the fast path's other
-        # slices, 14 % of the operations' time in a TensorFlow train step at
-        # the paper's setting).
+        # tensor as wide as all the terms, which shows in a TensorFlow train
+        # step (docs/benchmarks.md, "Splits instead of slices").
         parts = ops.split(
             terms, [gates_end, memory_end,
                     *range(memory_end + d, kernel.shape[1], 2 * d)], axis=-1)
-        split = tuple(parts[:3])
+        split = InputTerms(*parts[:3])
         if not keys_values:
             return split
         if self._folds_keys_values():
-            keys_values = list(parts[3:])
-        else:
-            keys_values = self.memory.input_keys_values(parts[2],
-                                                        key_value_maps)
-        return split + (keys_values,)
+            return split._replace(keys_values=tuple(parts[3:]))
+        return split._replace(keys_values=tuple(
+            self.memory.input_keys_values(split.units, key_value_maps)))
 
     def memory_term(self, x_memory, memory_read):
         """Eq. 12 and Eq. 10's memory term: `g_m = sigmoid(x W_m + b_m +
         v_m U_m)` and `(g_m * v_m) P`, `P` bringing `slots * units` to
-        `units`. `x_memory` is `input_terms`' second output, `(batch, ...,
+        `units`. `x_memory` is `input_terms(...).memory`, `(batch, ...,
         slots * units)`; `memory_read` is `v_m`, `(batch, slots * units)`,
         broadcast over the axes between (the memory is constant within a
         window)."""
@@ -633,8 +702,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                       input_keys_values=None):
         """A new memory state from the block buffers, a `state.Blocks`
         (flattened shapes, as in the state); `input_keys_values`: per
-        stride, the keys and values of the input block (`input_terms`'
-        fourth term, `(batch, k * 2 * units)`)."""
+        stride, the keys and values of the input block (`input_terms(...)
+        .keys_values` of its steps, `(batch, k * 2 * units)`)."""
         d, n, k = self.units, self.num_slots, self.block_size
 
         def as_units(block, width=d):
@@ -676,15 +745,15 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             zoneout_keep = self.zoneout_masks(ops.shape(h_tm1)[:1],
                                               h_tm1.dtype)
 
-        x_gates, x_memory, x_unit = self.input_terms(inputs)
+        terms = self.input_terms(inputs)
         h, c = self.recurrent_step(
-            x_gates, self.memory_term(x_memory, memory_read), h_tm1, c_tm1,
-            h_in, zoneout_keep)
+            terms.gates, self.memory_term(terms.memory, memory_read), h_tm1,
+            c_tm1, h_in, zoneout_keep)
 
         # The blocks take this step in.
         blocks = Blocks(
             hidden=slide(state.blocks.hidden, h),
-            inputs=slide(state.blocks.inputs, x_unit),
+            inputs=slide(state.blocks.inputs, terms.units),
             backward=(None if backward_h is None
                       else slide(state.blocks.backward, backward_h)))
         phase, steps_seen = self.schedule.advance(

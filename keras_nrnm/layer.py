@@ -1,5 +1,6 @@
 """`NRNM`: the whole-sequence layer, a drop-in for `keras.layers.LSTM`."""
 
+import contextlib
 import inspect
 from typing import Any, NamedTuple
 
@@ -19,8 +20,66 @@ CELL_ARGS = tuple(
     if name not in ("self", "units", "kwargs"))
 
 
+class LayerCall(NamedTuple):
+    """What a layer received in one call (`CallRecording.recording_calls`):
+    its inputs and the mask Keras passed it (`None` without masking)."""
+
+    inputs: Any
+    mask: Any
+
+
+class CallRecording:
+    """`recording_calls()`, for the layers whose inputs `attention_maps`
+    needs (`NRNM`, `BidirectionalNRNM`): their `call` hands what it
+    receives to `_record_call`."""
+
+    # While `recording_calls` is open: the record's `append` (a method, not
+    # a list, so that Keras does not track it as an attribute of the layer).
+    _on_call = None
+
+    @contextlib.contextmanager
+    def recording_calls(self):
+        """Records what the layer receives while the context is open.
+
+        Each call of the layer inside the context appends a `LayerCall`
+        `(inputs, mask)` to the list the context yields: the inputs as the
+        layer's `call` receives them (what the layers before it made, at
+        any depth of a model; the first call of a shared layer first) and
+        the mask Keras passes it. Calls are recorded as they run: eager
+        calls give tensors, traced ones (`tf.function`, `jax.jit`) symbolic
+        values. Nothing is recorded outside the context.
+
+        Yields:
+            The list of `LayerCall`, filled as the layer is called.
+
+        Examples:
+            >>> import numpy as np, keras
+            >>> from keras_nrnm import NRNM
+            >>> layer = NRNM(8, num_heads=2, name="memory")
+            >>> model = keras.Sequential([keras.Input((5, 3)),
+            ...                           keras.layers.Dense(4), layer])
+            >>> with layer.recording_calls() as calls:
+            ...     _ = model(np.zeros((2, 5, 3), "float32"))
+            >>> len(calls), tuple(calls[0].inputs.shape), calls[0].mask
+            (1, (2, 5, 4), None)
+        """
+        if self._on_call is not None:
+            raise RuntimeError(
+                f"Layer '{self.name}' is already recording its calls.")
+        calls = []
+        self._on_call = calls.append
+        try:
+            yield calls
+        finally:
+            del self._on_call
+
+    def _record_call(self, inputs, mask):
+        if self._on_call is not None:
+            self._on_call(LayerCall(inputs, mask))
+
+
 @keras.saving.register_keras_serializable(package="keras_nrnm")
-class NRNM(keras.layers.RNN):
+class NRNM(CallRecording, keras.layers.RNN):
     """Non-local Recurrent Neural Memory layer (Pei et al., IJCV 2022).
 
     An LSTM whose cell state also reads a memory that is rebuilt every
@@ -299,6 +358,7 @@ class NRNM(keras.layers.RNN):
             counters_at_zero=counters_at_zero)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        self._record_call(sequences, mask)
         dtype = keras.backend.standardize_dtype(sequences.dtype)
         if not keras.backend.is_float_dtype(dtype):
             raise TypeError(

@@ -137,9 +137,10 @@ class NonLocalBlock(keras.layers.Layer):
 
     def key_value_map(self):
         """Eq. 5's `W^k` and `W^v` side by side, `(kernel, bias)` with kernel
-        `(units, 2 * units)`: a unit's key and value in one product. The
-        fast path projects each input unit once, when it enters the block
-        (`NRNMCell.input_terms`), instead of once per block holding it."""
+        `(units, 2 * units)`: a unit's key and value in one product
+        (`keys_and_values`). The fast path projects each input unit once,
+        when it enters the block (`NRNMCell.input_terms`), instead of once
+        per block holding it."""
         _, key_dense, value_dense, _ = self.projections()
         kernel = ops.concatenate(
             [ops.reshape(key_dense.kernel, (self.units, -1)),
@@ -184,6 +185,26 @@ class NonLocalBlock(keras.layers.Layer):
         return config
 
 
+def keys_and_values(units, key_value_map):
+    """Eq. 5's keys and values of units, the only place they are computed
+    for the input units (the cell path, the fast path and the input kernel
+    that folds them in all call it).
+
+    Args:
+        units: `(..., units)`.
+        key_value_map: `(kernel, bias)`, `NonLocalBlock.key_value_map()`:
+            `W^k` and `W^v` side by side. A `None` bias leaves the bias out
+            (the linear part, which `NRNMCell.input_weights` folds into the
+            input kernel).
+
+    Returns:
+        `(..., 2 * units)`: `units [W^k, W^v] + [b^k, b^v]`, keys first.
+    """
+    kernel, bias = key_value_map
+    keys_values = last_axis_product(units, kernel)
+    return keys_values if bias is None else keys_values + bias
+
+
 def multi_head_attention(projections, num_heads, queries, source,
                          unit_mask=None, projected=None):
     """Multi-head attention from `queries` to `source` with `unit_mask`
@@ -199,7 +220,8 @@ def multi_head_attention(projections, num_heads, queries, source,
     The explicit-scores path (the fused one asks XLA's CPU backend for an
     f16 x f16 -> f32 product it lacks, JAX with mixed_float16), on the
     layer's weights, with 2-D and batched matrix products: on TensorFlow the
-    layer's `EinsumDense` projections take 3.4x as long to differentiate.
+    layer's `EinsumDense` projections take longer to differentiate
+    (docs/design.md, choice 4).
 
     The heads are kept apart without transposes: each query appears once per
     head with only that head's channels (the others zero), so one product
@@ -486,18 +508,19 @@ class NonLocalMemory(keras.layers.Layer):
         return [block.key_value_map() for block in self.blocks]
 
     def input_keys_values(self, input_units, maps=None):
-        """Per stride, the keys and values of input units `(..., units)`
+        """Per stride, `keys_and_values` of input units `(..., units)`
         under `input_key_value_maps()` (or `maps`, the same built once by
         the caller): `(..., 2 * units)` each."""
-        return [last_axis_product(input_units, kernel) + bias
-                for kernel, bias in maps or self.input_key_value_maps()]
+        return [keys_and_values(input_units, key_value_map)
+                for key_value_map in maps or self.input_key_value_maps()]
 
     def scale_embeddings(self, hidden_block, input_block, real,
                          backward_block=None, input_keys_values=None):
         """Eq. 5-6 once per stride: lists of `M~^s` and of `W_att`. The
         source units are the sampled hidden states, [the backward ones,]
-        then the inputs of that stride's block (their keys and values taken
-        from `input_keys_values` when given)."""
+        then the inputs of that stride's block, whose keys and values are
+        `keys_and_values` of the inputs (or taken from `input_keys_values`
+        when given)."""
         embeddings, scores = [], []
         for i, (stride, block) in enumerate(zip(self.strides, self.blocks)):
             slots = self.slot_positions(stride)
@@ -508,13 +531,18 @@ class NonLocalMemory(keras.layers.Layer):
             if self.backward_states:
                 units.append(_at_positions(backward_block, slots))
                 masks.append(masks[0])
+            masks.append(_at_positions(real, inputs))
             projected = None
-            if input_keys_values is None:
+            if not self.attention:  # "w/o SA": the inputs are plain units
                 units.append(_at_positions(input_block, inputs))
             else:
-                keys_values = _at_positions(input_keys_values[i], inputs)
+                if input_keys_values is None:
+                    keys_values = keys_and_values(
+                        _at_positions(input_block, inputs),
+                        block.key_value_map())
+                else:
+                    keys_values = _at_positions(input_keys_values[i], inputs)
                 projected = ops.split(keys_values, 2, axis=-1)
-            masks.append(_at_positions(real, inputs))
             source = ops.concatenate(units, axis=1)
             unit_mask = ops.concatenate(masks, axis=1)
             embedding, score = block(hidden_units, source, unit_mask,
@@ -556,8 +584,10 @@ class NonLocalMemory(keras.layers.Layer):
                       self.gate_input_kernel),
                      (self.gate_mixing[:, :, k:], memory,
                       self.gate_memory_kernel)]
-        # Per gate, `A units B` as plain matrix products (TensorFlow's CPU
-        # einsum costs about 270 us even at 128 units, inside the loop).
+        # Per gate, `A units B` as plain matrix products: inside the loop,
+        # TensorFlow's CPU einsum costs more than the products even at
+        # narrow widths (docs/benchmarks.md, "TensorFlow: no transposes or
+        # einsums in the window").
         per_term = [
             [last_axis_product(mixed, channel_map) for mixed, channel_map in
              zip(_mix_units(mixing, units),

@@ -7,10 +7,11 @@ import sys
 import keras
 import numpy as np
 import pytest
+from keras import ops
 
 from conftest import random_inputs, randomize_weights
 from keras_nrnm import BidirectionalNRNM, NRNM, attention_maps, plot_attention
-from keras_nrnm.attention_maps import default_updates
+from keras_nrnm.attention_weights import default_updates
 import reference
 
 pytestmark = pytest.mark.core
@@ -197,7 +198,8 @@ def test_maps_of_a_shared_encoder_inside_a_siamese_model():
     expected = attention_maps(layer, encoder.layers[0](xa))  # the first call
     assert_same_maps(attention_maps(siamese, "nrnm", [xa, xb]), expected)
     assert_same_maps(attention_maps(siamese, [xa, xb]), expected)
-    assert "call" not in vars(layer)  # the layer is left as it was
+    # The layer is left as it was.
+    assert "call" not in vars(layer) and "_on_call" not in vars(layer)
 
 
 def test_maps_of_the_backward_nrnm_of_a_keras_bidirectional():
@@ -247,3 +249,59 @@ def test_bad_arguments():
     ablation = NRNM(8, num_heads=2, attention=False)
     ablation(np.zeros((1, 9, 3), "float32"))
     assert attention_maps(ablation, np.zeros((1, 9, 3))) == []
+
+
+def test_recording_calls_records_what_the_layer_receives():
+    """`recording_calls`, the hook `attention_maps` finds a layer's input
+    with: the inputs and mask of every call inside the context, at any
+    depth (here after a Masking layer, inside a nested model, the layer
+    shared), and nothing outside it."""
+    inner = NRNM(8, block_size=4, stride=2, window=2, num_heads=2,
+                 name="memory")
+    bidirectional = BidirectionalNRNM(8, block_size=4, stride=2, window=2,
+                                      num_heads=2, name="bi")
+    encoder = keras.Sequential([keras.Input((None, 3)),
+                                keras.layers.Masking(0.0),
+                                keras.layers.Dense(4), inner])
+    a, b = keras.Input((None, 3)), keras.Input((None, 3))
+    model = keras.Model([a, b], [encoder(a), encoder(b),
+                                 bidirectional(keras.layers.Masking(0.0)(a))])
+    xa, xb = random_inputs((2, 6, 3), seed=1), random_inputs((2, 6, 3), 2)
+    xa[0, 4:] = 0.0  # padding that Masking masks
+    model([xa, xb])  # outside the context: nothing recorded
+    with inner.recording_calls() as calls, \
+            bidirectional.recording_calls() as bidirectional_calls:
+        with pytest.raises(RuntimeError, match="already recording"):
+            with inner.recording_calls():
+                pass
+        model([xa, xb])
+    model([xa, xb])
+    assert len(calls) == 2 and len(bidirectional_calls) == 1
+    # The model may run its two branches in either order.
+    dense = encoder.layers[1]
+    if not np.allclose(ops.convert_to_numpy(calls[0].inputs),
+                       ops.convert_to_numpy(dense(xa)), atol=1e-6):
+        calls.reverse()
+    for call, x in zip(calls, (xa, xb)):
+        np.testing.assert_allclose(ops.convert_to_numpy(call.inputs),
+                                   ops.convert_to_numpy(dense(x)), atol=1e-6)
+    mask = ops.convert_to_numpy(calls[0].mask)
+    np.testing.assert_array_equal(mask, np.any(xa != 0.0, axis=-1))
+    assert mask[0].tolist() == [True] * 4 + [False] * 2
+    bidirectional_call = bidirectional_calls[0]
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(bidirectional_call.inputs), xa)
+    np.testing.assert_array_equal(ops.convert_to_numpy(bidirectional_call.mask),
+                                  mask)
+    for layer in (inner, bidirectional):
+        assert "_on_call" not in vars(layer)
+
+
+def test_the_package_attribute_is_the_function_not_a_module():
+    import types
+
+    import keras_nrnm
+
+    assert not isinstance(keras_nrnm.attention_maps, types.ModuleType)
+    assert keras_nrnm.attention_maps is attention_maps
+    assert attention_maps.__module__ == "keras_nrnm.attention_weights"

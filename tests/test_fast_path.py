@@ -119,9 +119,29 @@ SHAPES = [
 ]
 
 
-def test_shapes_cover_both_loops_of_a_window():
-    windows = [window for _, _, window, _ in SHAPES]
-    assert min(windows) <= fast_path.MAX_UNROLLED_STEPS < max(windows)
+@pytest.mark.parametrize("inner_loop", [False, True])
+def test_both_loops_of_a_window_equal_the_reference(monkeypatch, inner_loop):
+    """A window's steps unrolled (`window <= MAX_UNROLLED_STEPS`) or in an
+    inner loop (the limit lowered below the window): the NumPy reference's
+    outputs either way, and the loop asked for is the one taken."""
+    if inner_loop:
+        monkeypatch.setattr(fast_path, "MAX_UNROLLED_STEPS", 2)
+    scans = []
+    scan = fast_path._scan
+
+    def counting_scan(*args, **kwargs):
+        scans.append(1)
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(fast_path, "_scan", counting_scan)
+    layer = built_layer(4, 2, 3, weights_seed=23, return_sequences=True)
+    x = random_inputs((2, 10, FEATURES), seed=23)
+    np.testing.assert_allclose(numpy_of(layer(x)),
+                               reference.nrnm_forward(layer.cell, x),
+                               atol=ATOL)
+    # The loop over windows, and with the inner loop one more per window
+    # traced (one on TensorFlow and JAX, one per window run on PyTorch).
+    assert (len(scans) > 1) == inner_loop
 
 
 @pytest.mark.parametrize("block_size,stride,window,steps", SHAPES)

@@ -17,6 +17,7 @@ from keras_nrnm import (BidirectionalNRNM, NRNM, NRNMCell, NonLocalMemory,
 from keras_nrnm.datasets import (load_protein_file, load_video_features,
                                  read_ntu_skeleton, read_ts_file,
                                  read_video_labels)
+import reference
 
 pytestmark = pytest.mark.core
 
@@ -168,14 +169,23 @@ def test_wrong_input_rank_dtype_and_width():
 @pytest.mark.parametrize("steps", [1, 2, 3, 9])
 @pytest.mark.parametrize("batch", [1, 2])
 def test_edge_shapes(steps, batch):
-    # T = 1, T below the block and the window, T not a multiple of the window.
+    """T = 1, T below the block and the window, T not a multiple of the
+    window: the outputs and the returned `h`, `c` are the NumPy
+    reference's (random weights, so that every term counts)."""
     layer = NRNM(8, block_size=4, stride=2, window=3, num_heads=2,
                  return_sequences=True, return_state=True)
-    seq, h, c = layer(random_inputs((batch, steps, 3)))
-    assert tuple(seq.shape) == (batch, steps, 8)
-    np.testing.assert_allclose(ops.convert_to_numpy(seq)[:, -1],
-                               ops.convert_to_numpy(h), atol=1e-6)
-    assert np.all(np.isfinite(ops.convert_to_numpy(c)))
+    x = random_inputs((batch, steps, 3), seed=steps)
+    layer.build((None, None, 3))
+    randomize_weights(layer, seed=steps + 10 * batch)
+    seq, h, c = (ops.convert_to_numpy(t) for t in layer(x))
+    assert seq.shape == (batch, steps, 8)
+    weights = reference.cell_weights(layer.cell)
+    for sample in range(batch):
+        outputs, h_expected, c_expected, _, _ = reference.run_sequence(
+            weights, x[sample], 8, 4, (2,), 3)
+        np.testing.assert_allclose(seq[sample], outputs, atol=1e-5)
+        np.testing.assert_allclose(h[sample], h_expected, atol=1e-5)
+        np.testing.assert_allclose(c[sample], c_expected, atol=1e-5)
 
 
 def test_long_sequence_inference_is_finite():

@@ -77,93 +77,111 @@ def parse_ts(text: str, name: str = "<ts>") -> TsContents:
     series, labels = [], []
     in_data = False
     has_labels = False
-    class_labels = None
     dims = None
     for line_no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if not in_data:
-            if not line.startswith("@"):
-                raise ValueError(
-                    f"{name}, line {line_no}: expected a @tag or # comment before "
-                    f"@data, got {line[:40]!r}.")
-            parts = line.split(None, 1)
-            tag, value = parts[0].lower(), (parts[1] if len(parts) > 1 else "")
-            if tag == "@data":
-                in_data = True
-                continue
-            if tag == "@classlabel":
-                tokens = value.split()
-                if not tokens:
-                    raise ValueError(f"{name}, line {line_no}: @classLabel needs true/false.")
-                has_labels = _parse_bool(tokens[0], name, line_no, "@classLabel")
-                class_labels = tokens[1:] if has_labels else None
-                if has_labels and not class_labels:
-                    raise ValueError(
-                        f"{name}, line {line_no}: @classLabel true needs the list of labels.")
-                header["class_labels"] = class_labels
-            elif tag == "@targetlabel":
-                first_token = value.split()[0] if value else ""
-                has_labels = _parse_bool(first_token, name, line_no, "@targetLabel")
-            elif tag == "@timestamps":
-                if _parse_bool(value, name, line_no, "@timeStamps"):
-                    raise ValueError(f"{name}, line {line_no}: @timeStamps true is not supported.")
-                header["timestamps"] = False
-            elif tag in ("@missing", "@univariate", "@equallength"):
-                header[tag[1:]] = _parse_bool(value, name, line_no, parts[0])
-            elif tag in ("@dimensions", "@serieslength"):
-                try:
-                    header[tag[1:]] = int(value)
-                except ValueError:
-                    raise ValueError(
-                        f"{name}, line {line_no}: {parts[0]} needs an integer, "
-                        f"got {value!r}.") from None
-                if tag == "@dimensions":
-                    dims = header["dimensions"]
-            else:
-                header[tag[1:]] = value
-            continue
-        fields = line.split(":")
-        label = ""
-        if has_labels:
-            label = fields.pop().strip()
-            if class_labels is not None and label not in class_labels:
-                raise ValueError(
-                    f"{name}, line {line_no}: class label {label!r} not among the "
-                    f"declared {class_labels}."
-                )
-        if dims is None:
-            dims = len(fields)
-        if len(fields) != dims:
+        if in_data:
+            if dims is None:
+                dims = header.get("dimensions")
+            values, label = _parse_row(line, line_no, name, has_labels,
+                                       header.get("class_labels"), dims)
+            dims = values.shape[1]
+            series.append(values)
+            labels.append(label)
+        elif not line.startswith("@"):
             raise ValueError(
-                f"{name}, line {line_no}: expected {dims} dimensions "
-                f"(':'-separated fields{' plus the label' if has_labels else ''}), "
-                f"got {len(fields)}."
-            )
-        columns = []
-        for d, field in enumerate(fields):
-            try:
-                values = [np.nan if v.strip() == "?" else float(v) for v in field.split(",")]
-            except ValueError:
-                raise ValueError(
-                    f"{name}, line {line_no}: dimension {d + 1} has a non-numeric value; "
-                    "expected comma-separated numbers."
-                ) from None
-            columns.append(values)
-        steps = {len(c) for c in columns}
-        if len(steps) != 1:
-            raise ValueError(
-                f"{name}, line {line_no}: dimensions have different lengths "
-                f"{[len(c) for c in columns]}; expected equal lengths per instance."
-            )
-        series.append(np.asarray(columns, np.float32).T)
-        labels.append(label)
+                f"{name}, line {line_no}: expected a @tag or # comment before "
+                f"@data, got {line[:40]!r}.")
+        elif line.split(None, 1)[0].lower() == "@data":
+            in_data = True
+        else:
+            has_labels = _read_tag(line, line_no, name, header, has_labels)
     if not in_data:
         raise ValueError(f"{name}: no @data line; not a .ts file.")
     if not series:
         raise ValueError(f"{name}: no instance after @data.")
     return series, np.asarray(labels, dtype=str), header
+
+
+def _read_tag(line: str, line_no: int, name: str, header: dict[str, Any],
+              has_labels: bool) -> bool:
+    """Reads a header tag line (other than `@data`) into `header`; returns
+    whether the rows end with a label, as the tag leaves it."""
+    parts = line.split(None, 1)
+    tag, value = parts[0].lower(), (parts[1] if len(parts) > 1 else "")
+    if tag == "@classlabel":
+        tokens = value.split()
+        if not tokens:
+            raise ValueError(f"{name}, line {line_no}: @classLabel needs true/false.")
+        has_labels = _parse_bool(tokens[0], name, line_no, "@classLabel")
+        class_labels = tokens[1:] if has_labels else None
+        if has_labels and not class_labels:
+            raise ValueError(
+                f"{name}, line {line_no}: @classLabel true needs the list of labels.")
+        header["class_labels"] = class_labels
+    elif tag == "@targetlabel":
+        first_token = value.split()[0] if value else ""
+        has_labels = _parse_bool(first_token, name, line_no, "@targetLabel")
+    elif tag == "@timestamps":
+        if _parse_bool(value, name, line_no, "@timeStamps"):
+            raise ValueError(f"{name}, line {line_no}: @timeStamps true is not supported.")
+        header["timestamps"] = False
+    elif tag in ("@missing", "@univariate", "@equallength"):
+        header[tag[1:]] = _parse_bool(value, name, line_no, parts[0])
+    elif tag in ("@dimensions", "@serieslength"):
+        try:
+            header[tag[1:]] = int(value)
+        except ValueError:
+            raise ValueError(
+                f"{name}, line {line_no}: {parts[0]} needs an integer, "
+                f"got {value!r}.") from None
+    else:
+        header[tag[1:]] = value
+    return has_labels
+
+
+def _parse_row(line: str, line_no: int, name: str, has_labels: bool,
+               class_labels: list[str] | None,
+               dims: int | None) -> tuple[np.ndarray, str]:
+    """One `@data` row: `(values, label)`, values float32 `(steps,
+    dimensions)`; `dims` is the expected number of dimensions (`None`:
+    any)."""
+    fields = line.split(":")
+    label = ""
+    if has_labels:
+        label = fields.pop().strip()
+        if class_labels is not None and label not in class_labels:
+            raise ValueError(
+                f"{name}, line {line_no}: class label {label!r} not among the "
+                f"declared {class_labels}."
+            )
+    if dims is None:
+        dims = len(fields)
+    if len(fields) != dims:
+        raise ValueError(
+            f"{name}, line {line_no}: expected {dims} dimensions "
+            f"(':'-separated fields{' plus the label' if has_labels else ''}), "
+            f"got {len(fields)}."
+        )
+    columns = []
+    for d, field in enumerate(fields):
+        try:
+            values = [np.nan if v.strip() == "?" else float(v) for v in field.split(",")]
+        except ValueError:
+            raise ValueError(
+                f"{name}, line {line_no}: dimension {d + 1} has a non-numeric value; "
+                "expected comma-separated numbers."
+            ) from None
+        columns.append(values)
+    steps = {len(c) for c in columns}
+    if len(steps) != 1:
+        raise ValueError(
+            f"{name}, line {line_no}: dimensions have different lengths "
+            f"{[len(c) for c in columns]}; expected equal lengths per instance."
+        )
+    return np.asarray(columns, np.float32).T, label
 
 
 def read_ts_file(path: StrPath) -> TsContents:

@@ -1,5 +1,6 @@
 """The attention weights `W_att` (Eq. 5) of every memory update, and a
-figure of them in the style of the paper's Figs. 8 and 10."""
+figure of them in the style of the paper's Figs. 8 and 10:
+`attention_maps` and `plot_attention`."""
 
 import keras
 import numpy as np
@@ -7,6 +8,8 @@ from keras import ops
 
 from keras_nrnm import _keras_internals
 from keras_nrnm._files import atomic_path
+from keras_nrnm.bidirectional import BidirectionalNRNM
+from keras_nrnm.layer import NRNM
 
 
 def attention_maps(model=None, layer=None, inputs=None):
@@ -123,10 +126,6 @@ def _nrnm_layers(model):
 
 
 def _is_memory_layer(layer):
-    # Imported here: both modules import the package, which imports this one.
-    from keras_nrnm.bidirectional import BidirectionalNRNM
-    from keras_nrnm.layer import NRNM
-
     return isinstance(layer, (NRNM, BidirectionalNRNM))
 
 
@@ -158,33 +157,53 @@ def _find_layer(model, layer):
 
 def _layer_input(model, layer, inputs):
     """What `layer` receives, and its mask, the first time `model` calls it
-    on `inputs` (at inference)."""
-    seen = []
-    original = layer.call
-
-    def recording_call(*args, **kwargs):
-        if not seen:
-            sequences = args[0] if args else kwargs.get("sequences",
-                                                        kwargs.get("inputs"))
-            seen.append((sequences, kwargs.get("mask")))
-        return original(*args, **kwargs)
-
-    # An instance attribute shadows the class's `call` for this one run;
-    # works at any depth, for nested and shared layers alike.
-    layer.call = recording_call
-    try:
+    on `inputs` (at inference), recorded by the layer's own
+    `recording_calls`: at any depth, for nested and shared layers alike."""
+    with layer.recording_calls() as calls:
         model(inputs, training=False)
-    finally:
-        del layer.call
-    if not seen:
+    if not calls:
         raise ValueError(
             f"Argument `layer`: model '{model.name}' did not call layer "
             f"'{layer.name}' on these inputs."
         )
-    return seen[0]
+    return calls[0]
 
 
 def _layer_maps(layer, inputs):
+    """The maps of `layer` (an `NRNM` or `BidirectionalNRNM`) on what it
+    receives, `inputs`."""
+    x = _checked_inputs(layer, inputs)
+    if isinstance(layer, BidirectionalNRNM):
+        # Eq. 18: the forward NRNM reads the inputs and the backward states,
+        # wired as the layer wires them.
+        x = layer.forward_inputs(x)[0]
+        layer = layer.forward_layer
+    cell = getattr(layer, "cell", None)
+    memory = getattr(cell, "memory", None)
+    if memory is None:
+        raise TypeError(
+            "Argument `layer` must be a built keras_nrnm.NRNM or "
+            f"BidirectionalNRNM layer. Received: layer={layer!r}"
+        )
+    if not memory.attention:
+        return []
+    hidden = keras.layers.RNN(cell, return_sequences=True,
+                              go_backwards=layer.go_backwards)(x)
+    if layer.go_backwards:
+        x = ops.flip(x, axis=1)
+    backward = None
+    if cell.backward_states:
+        x, backward = x[..., :-cell.units], x[..., -cell.units:]
+    units = cell.input_terms(x).units  # the inputs as units (Eq. 5)
+    maps = []
+    for t in cell.schedule.update_steps(x.shape[1]):
+        maps += _update_maps(cell, t, hidden, units, backward)
+    return maps
+
+
+def _checked_inputs(layer, inputs):
+    """`inputs` as a float32 tensor `(batch, steps, features)`, checked
+    against the layer's input spec."""
     if ops.is_tensor(inputs):
         # Detached from any autograd graph (PyTorch records the model's run).
         inputs = ops.convert_to_numpy(inputs)
@@ -203,54 +222,37 @@ def _layer_maps(layer, inputs):
                 f"{error} Pass what layer '{layer.name}' receives, or the "
                 "model and its inputs: attention_maps(model, layer, inputs)."
             ) from None
-    backward_layer = getattr(layer, "backward_layer", None)
-    if backward_layer is not None:  # BidirectionalNRNM: rebuild Eq. 18's input
-        backward = ops.flip(backward_layer(x), axis=1)
-        layer = layer.forward_layer
-        x = ops.concatenate([x, ops.cast(backward, x.dtype)], axis=-1)
-    cell = getattr(layer, "cell", None)
-    memory = getattr(cell, "memory", None)
-    if memory is None:
-        raise TypeError(
-            "Argument `layer` must be a built keras_nrnm.NRNM or "
-            f"BidirectionalNRNM layer. Received: layer={layer!r}"
-        )
-    if not memory.attention:
-        return []
-    hidden = keras.layers.RNN(cell, return_sequences=True,
-                              go_backwards=layer.go_backwards)(x)
-    if layer.go_backwards:
-        x = ops.flip(x, axis=1)
-    d, schedule = cell.units, cell.schedule
-    backward = None
-    if cell.backward_states:
-        x, backward = x[..., :-d], x[..., -d:]
-    units = cell.input_terms(x)[2]  # the inputs as units (Eq. 5)
+    return x
 
+
+def _update_maps(cell, t, hidden, units, backward):
+    """The maps of the memory update after step `t`, one per stride, from
+    the whole sequences of hidden states, input units and (or `None`)
+    backward states."""
+    schedule, memory = cell.schedule, cell.memory
+    block_steps = schedule.block_steps(t)
+    real = schedule.real_positions(
+        ops.full((units.shape[0],), schedule.steps_in_block(t), "float32"))
+    _, scores = memory.scale_embeddings(
+        schedule.block_of(hidden, t), schedule.block_of(units, t), real,
+        None if backward is None else schedule.block_of(backward, t))
     maps = []
-    for t in schedule.update_steps(x.shape[1]):
-        block_steps = schedule.block_steps(t)
-        real = schedule.real_positions(
-            ops.full((x.shape[0],), schedule.steps_in_block(t), "float32"))
-        _, scores = memory.scale_embeddings(
-            schedule.block_of(hidden, t), schedule.block_of(units, t), real,
-            None if backward is None else schedule.block_of(backward, t))
-        for stride, weights in zip(memory.strides, scores):
-            query_steps = block_steps[schedule.slot_positions(stride)]
-            input_steps = block_steps[schedule.input_positions(stride)]
-            # Source units in NonLocalMemory.scale_embeddings's order.
-            hidden_kinds = ["h", "b"] if backward is not None else ["h"]
-            key_steps = [query_steps] * len(hidden_kinds) + [input_steps]
-            key_kinds = [kind for kind in hidden_kinds
-                         for _ in query_steps] + ["x"] * len(input_steps)
-            maps.append({
-                "step": t,
-                "stride": stride,
-                "query_steps": query_steps,
-                "key_steps": np.concatenate(key_steps),
-                "key_kinds": key_kinds,
-                "weights": ops.convert_to_numpy(weights).astype("float32"),
-            })
+    for stride, weights in zip(memory.strides, scores):
+        query_steps = block_steps[schedule.slot_positions(stride)]
+        input_steps = block_steps[schedule.input_positions(stride)]
+        # Source units in NonLocalMemory.scale_embeddings's order.
+        hidden_kinds = ["h", "b"] if backward is not None else ["h"]
+        key_steps = [query_steps] * len(hidden_kinds) + [input_steps]
+        key_kinds = [kind for kind in hidden_kinds
+                     for _ in query_steps] + ["x"] * len(input_steps)
+        maps.append({
+            "step": t,
+            "stride": stride,
+            "query_steps": query_steps,
+            "key_steps": np.concatenate(key_steps),
+            "key_kinds": key_kinds,
+            "weights": ops.convert_to_numpy(weights).astype("float32"),
+        })
     return maps
 
 
