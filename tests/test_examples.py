@@ -283,6 +283,21 @@ def test_parameter_matched_lstm(monkeypatch):
     assert gap <= abs(count("lstm", args.units + 1) - target)
 
 
+def test_units_not_divisible_by_four_take_the_layers_heads(monkeypatch):
+    # --num-heads defaults to the layer's rule (the largest of 4, 2, 1 that
+    # divides --units), so --units 10 builds where a fixed 4 would raise.
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    import time_series_classification as example
+
+    args = example.parse_args(["--quick", "--units", "10"])
+    assert args.num_heads is None
+    model = example.build_model(args, 20, 3, variable_length=False)
+    nrnm = next(layer for layer in model.layers if layer.name.startswith("nrnm"))
+    assert (nrnm.units, nrnm.num_heads) == (10, 2)
+    args = example.parse_args(["--quick", "--units", "10", "--num-heads", "5"])
+    assert example.build_model(args, 20, 3, variable_length=False).count_params()
+
+
 def test_finished_run_is_not_retrained_and_settings_are_checked(tmp_path):
     """Re-running a finished run only re-evaluates it; another --model in the
     same folder is refused instead of loading mismatched weights."""

@@ -50,8 +50,10 @@ def make_parser(example, description, epochs, units, batch_size, dropout,
                        help="NRNM stride s; k/s memory slots (default: 4)")
     model.add_argument("--window", type=int, default=4,
                        help="NRNM memory update every `window` steps (default: 4)")
-    model.add_argument("--num-heads", type=int, default=4,
-                       help="NRNM attention heads (default: 4)")
+    model.add_argument("--num-heads", type=int, default=None,
+                       help="NRNM attention heads, dividing --units (default: "
+                            "the layer's, the largest of 4, 2, 1 that divides "
+                            "--units)")
     model.add_argument("--zoneout", type=float, default=0.0,
                        help="NRNM zoneout rate on h and c (default: 0)")
     model.add_argument("--memory-dropout", type=float, default=0.0,
