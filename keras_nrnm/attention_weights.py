@@ -2,17 +2,23 @@
 figure of them in the style of the paper's Figs. 8 and 10:
 `attention_maps` and `plot_attention`."""
 
+from collections.abc import Sequence
+
 import keras
 import numpy as np
 from keras import ops
 
 from keras_nrnm import _keras_internals
 from keras_nrnm._files import atomic_path
+from keras_nrnm._typing import AttentionMap, Figure, StrPath, TensorLike
 from keras_nrnm.bidirectional import BidirectionalNRNM
 from keras_nrnm.layer import NRNM
 
 
-def attention_maps(model=None, layer=None, inputs=None):
+def attention_maps(
+        model: keras.Model | keras.layers.Layer | None = None,
+        layer: str | keras.layers.Layer | TensorLike | None = None,
+        inputs: TensorLike | None = None) -> list[AttentionMap]:
     """Attention weights `W_att` (Eq. 5) of every memory update of a layer.
 
     Runs an `NRNM` (or `BidirectionalNRNM`) layer from a zero state over a
@@ -256,7 +262,9 @@ def _update_maps(cell, t, hidden, units, backward):
     return maps
 
 
-def plot_attention(maps, path=None, sample=0, updates=None, title=None):
+def plot_attention(maps: Sequence[AttentionMap], path: StrPath | None = None,
+                   sample: int = 0, updates: Sequence[int] | None = None,
+                   title: str | None = None) -> Figure:
     """Draws attention maps as heatmaps, like the paper's Figs. 8 and 10.
 
     One panel per memory update: rows are the memory slots (labelled by the

@@ -1,10 +1,13 @@
 """`BidirectionalNRNM`: the bidirectional memory of Eq. 18 for step-wise
 labelling (the paper's protein secondary structure experiment, Sec. 4.3)."""
 
+from typing import Any
+
 import keras
 from keras import ops
 
 from keras_nrnm import validation
+from keras_nrnm._typing import Shape, ShapeLike, Tensor
 from keras_nrnm.cell import with_legacy_defaults
 from keras_nrnm.layer import CELL_ARGS, NRNM, CallRecording, checked_mask
 
@@ -61,7 +64,8 @@ class BidirectionalNRNM(CallRecording, keras.layers.Layer):
         (2, 12, 16)
     """
 
-    def __init__(self, units, return_sequences=True, **kwargs):
+    def __init__(self, units: int, return_sequences: bool = True,
+                 **kwargs: Any) -> None:
         memory_kwargs = {k: kwargs.pop(k) for k in list(kwargs)
                          if k in CELL_ARGS}
         if "backward_states" in memory_kwargs:
@@ -88,7 +92,7 @@ class BidirectionalNRNM(CallRecording, keras.layers.Layer):
             dtype=self.dtype_policy,
             **{k: v for k, v in memory_kwargs.items() if k in LSTM_ARGS})
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         self.backward_layer.build(input_shape)
         self.forward_layer.build(
             tuple(input_shape[:-1]) + (input_shape[-1] + self.units,))
@@ -98,7 +102,8 @@ class BidirectionalNRNM(CallRecording, keras.layers.Layer):
             ndim=3, axes={-1: input_shape[-1]})
         self.built = True
 
-    def forward_inputs(self, inputs, mask=None, training=False):
+    def forward_inputs(self, inputs: Tensor, mask: Tensor | None = None,
+                       training: bool = False) -> tuple[Tensor, Tensor]:
         """Eq. 18's wiring: the backward LSTM runs over `inputs`, and the
         forward `NRNM` reads the inputs and the backward hidden states of
         each step, `[x_t, h<-_t]` (its memory takes the backward states as
@@ -122,7 +127,8 @@ class BidirectionalNRNM(CallRecording, keras.layers.Layer):
             [inputs, ops.cast(backward, inputs.dtype)], -1)
         return forward_inputs, backward
 
-    def call(self, inputs, mask=None, training=False):
+    def call(self, inputs: Tensor, mask: Tensor | None = None,
+             training: bool = False) -> Tensor:
         self._record_call(inputs, mask)
         # The mask is checked, and the skipped steps zeroed for the backward
         # LSTM too (a NaN there would make its gradients NaN).
@@ -136,15 +142,16 @@ class BidirectionalNRNM(CallRecording, keras.layers.Layer):
         # The backward pass ends at the first step.
         return ops.concatenate([forward, backward[:, 0]], axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: ShapeLike) -> Shape:
         if self.return_sequences:
             return tuple(input_shape[:-1]) + (2 * self.units,)
         return (input_shape[0], 2 * self.units)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Tensor, mask: Tensor | None = None
+                     ) -> Tensor | None:
         return mask if self.return_sequences else None
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         forward = self.forward_layer.get_config()
         config.update({k: forward[k] for k in CELL_ARGS
@@ -153,5 +160,5 @@ class BidirectionalNRNM(CallRecording, keras.layers.Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> "BidirectionalNRNM":
         return cls(**with_legacy_defaults(config))

@@ -1,5 +1,6 @@
 """`NRNMCell`: one time step of an LSTM backbone with a non-local memory."""
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import keras
@@ -7,6 +8,9 @@ from keras import ops
 
 from keras_nrnm import validation
 from keras_nrnm._keras_internals import DropoutRNNCell, in_stateless_scope
+from keras_nrnm._typing import (
+    Activation, Constraint, DType, Initializer, Regularizer, ShapeLike,
+    Strides, Tensor)
 from keras_nrnm.memory import GATE_LAYOUTS, NonLocalMemory, keys_and_values
 from keras_nrnm.products import last_axis_product
 from keras_nrnm.schedule import MAX_COUNTER, Schedule, slide
@@ -211,41 +215,41 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
 
     def __init__(
         self,
-        units,
-        block_size=8,
-        stride=4,
-        strides=None,
-        window=4,
-        num_heads=None,
-        attention=True,
-        attention_output_projection=True,
-        backbone="lstm",
-        reset_after=True,
-        backward_states=False,
-        memory_dropout=0.0,
-        zoneout=0.0,
-        memory_gates="tied",
-        layer_norm_epsilon=1e-5,
-        fusion_activation="relu",
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        memory_projection_initializer="zeros",
-        unit_forget_bias=True,
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        **kwargs,
-    ):
+        units: int,
+        block_size: int = 8,
+        stride: int = 4,
+        strides: Strides | None = None,
+        window: int = 4,
+        num_heads: int | None = None,
+        attention: bool = True,
+        attention_output_projection: bool = True,
+        backbone: str = "lstm",
+        reset_after: bool = True,
+        backward_states: bool = False,
+        memory_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        memory_gates: str = "tied",
+        layer_norm_epsilon: float = 1e-5,
+        fusion_activation: Activation = "relu",
+        activation: Activation = "tanh",
+        recurrent_activation: Activation = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Initializer = "glorot_uniform",
+        recurrent_initializer: Initializer = "orthogonal",
+        bias_initializer: Initializer = "zeros",
+        memory_projection_initializer: Initializer = "zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer: Regularizer = None,
+        recurrent_regularizer: Regularizer = None,
+        bias_regularizer: Regularizer = None,
+        kernel_constraint: Constraint = None,
+        recurrent_constraint: Constraint = None,
+        bias_constraint: Constraint = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         # As `keras.layers.LSTMCell`: accepted for compatibility, ignored.
         implementation = validation.implementation(
             kwargs.pop("implementation", 2))
@@ -312,7 +316,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         )
 
     @property
-    def num_slots(self):
+    def num_slots(self) -> int:
         """Memory slots, `block_size / max(strides)` (`Schedule.num_slots`)."""
         return self.schedule.num_slots
 
@@ -320,7 +324,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     def _has_recurrent_bias(self):
         return self.use_bias and self.backbone == "gru" and self.reset_after
 
-    def backbone_biases(self):
+    def backbone_biases(self) -> tuple[Tensor | None, Tensor | None]:
         """`(b, b_U)`: the backbone's input bias (added to `x W`) and its
         recurrent bias (added to `h U`: the GRU with `reset_after` only, the
         rows of its `(2, 3 * units)` bias; `None` otherwise). Both `None`
@@ -332,11 +336,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return self.bias, None
 
     @property
-    def memory_strides(self):
+    def memory_strides(self) -> tuple[int, ...]:
         """The strides of the memory: `strides`, or `(stride,)`."""
         return self.schedule.strides
 
-    def build(self, input_shape):
+    def build(self, input_shape: ShapeLike) -> None:
         input_dim = self._backbone_input_dim(input_shape)
         self._build_kernels(input_dim)
         self._build_biases()
@@ -474,7 +478,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                                              "bias")
 
     # Random masks -----------------------------------------------------------
-    def get_recurrent_dropout_mask(self, step_state):
+    def get_recurrent_dropout_mask(self, step_state: Tensor) -> Tensor | None:
         # `keras.layers.RNN` calls this with `h` before its loop: build the
         # memory-dropout mask here too, so the loop is stateless (required
         # on JAX).
@@ -482,11 +486,11 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
             self.get_memory_dropout_mask(step_state)
         return super().get_recurrent_dropout_mask(step_state)
 
-    def reset_recurrent_dropout_mask(self):
+    def reset_recurrent_dropout_mask(self) -> None:
         super().reset_recurrent_dropout_mask()
         self._memory_dropout_mask = None
 
-    def get_memory_dropout_mask(self, h):
+    def get_memory_dropout_mask(self, h: Tensor) -> Tensor:
         """The memory-dropout mask, one per sequence (made before the loop),
         so that a dropped slot stays dropped until the sequence ends instead
         of compounding across memory updates."""
@@ -497,7 +501,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 ones, self.memory_dropout, seed=self.seed_generator)
         return self._memory_dropout_mask
 
-    def zoneout_masks(self, shape, dtype):
+    def zoneout_masks(self, shape: Sequence[int | Tensor], dtype: DType
+                      ) -> tuple[Tensor, ...]:
         """Zoneout's keep-masks (Krueger et al. 2017), fresh for every step
         and unit: 1 where a unit takes its new value, 0 (with probability
         `zoneout`) where it keeps its previous one. `shape` is the leading
@@ -514,7 +519,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     # Eq. 5, 10-13: the only home of the step equations ---------------------
     # `NRNMCell.call` applies them to one step; the fast path (`fast_path.py`)
     # to a window of steps at once. Only `recurrent_step` reads `h_{t-1}`.
-    def input_weights(self, keys_values=False):
+    def input_weights(self, keys_values: bool = False) -> InputWeights:
         """The input kernels (and biases) of `input_terms` side by side. The
         fast path builds them once per sequence.
 
@@ -539,7 +544,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         key_value_maps = (self.memory.input_key_value_maps() if keys_values
                           else None)
         if keys_values and self._folds_keys_values():
-            for kv_kernel, kv_bias in key_value_maps:
+            for kv_kernel, kv_bias in key_value_maps:  # type: ignore[union-attr]
                 linear = (kv_kernel, None)
                 kernels.append(keys_and_values(self.input_projection_kernel,
                                                linear))
@@ -561,7 +566,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
     def _folds_keys_values(self):
         return self.input_projection_kernel.shape[0] < self.units
 
-    def input_terms(self, inputs, weights=None, keys_values=False):
+    def input_terms(self, inputs: Tensor, weights: InputWeights | None = None,
+                    keys_values: bool = False) -> InputTerms:
         """What each step computes from `x_t` alone, in one matrix product.
 
         Args:
@@ -604,7 +610,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return split._replace(keys_values=tuple(
             self.memory.input_keys_values(split.units, key_value_maps)))
 
-    def memory_term(self, x_memory, memory_read):
+    def memory_term(self, x_memory: Tensor, memory_read: Tensor) -> Tensor:
         """Eq. 12 and Eq. 10's memory term: `g_m = sigmoid(x W_m + b_m +
         v_m U_m)` and `(g_m * v_m) P`, `P` bringing `slots * units` to
         `units`. `x_memory` is `input_terms(...).memory`, `(batch, ...,
@@ -622,8 +628,10 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return last_axis_product(memory_gate * between(memory_read),
                                  self.memory_projection)
 
-    def recurrent_step(self, x_gates, memory_term, h_tm1, c_tm1, h_in,
-                       zoneout_keep=None):
+    def recurrent_step(self, x_gates: Tensor, memory_term: Tensor,
+                       h_tm1: Tensor, c_tm1: Tensor, h_in: Tensor,
+                       zoneout_keep: Sequence[Tensor] | None = None
+                       ) -> tuple[Tensor, Tensor]:
         """Eq. 10, 11, 13 (or the GRU and simple backbones) and zoneout: one
         step from `x W + b` (`input_terms`), the memory term (`memory_term`)
         and the previous state. `h_in` is `h_tm1` after recurrent dropout;
@@ -677,7 +685,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 + memory_term)
         return z * h_tm1 + (1.0 - z) * candidate
 
-    def zoneout_step(self, new, old, keep):
+    def zoneout_step(self, new: Tensor, old: Tensor, keep: Tensor | None
+                     ) -> Tensor:
         """Zoneout: `keep * new + (1 - keep) * old` in training; at
         inference the expectation `(1 - p) new + p old`."""
         if keep is None:
@@ -698,8 +707,9 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
                 "or PyTorch backend.")
 
     # Memory update (Eq. 5-9) -----------------------------------------------
-    def update_memory(self, memory, blocks, steps_seen,
-                      input_keys_values=None):
+    def update_memory(self, memory: Tensor, blocks: Blocks, steps_seen: Tensor,
+                      input_keys_values: Sequence[Tensor] | None = None
+                      ) -> Tensor:
         """A new memory state from the block buffers, a `state.Blocks`
         (flattened shapes, as in the state); `input_keys_values`: per
         stride, the keys and values of the input block (`input_terms(...)
@@ -723,7 +733,8 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         )
         return ops.reshape(new_memory, (-1, n * d))
 
-    def call(self, inputs, states, training=False):
+    def call(self, inputs: Tensor, states: Sequence[Tensor],
+             training: bool = False) -> tuple[Tensor, list[Tensor]]:
         state = NRNMState.split(states)
         h_tm1, c_tm1, memory = state.h, state.c, state.memory
         d = self.units
@@ -772,7 +783,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         memory = ops.where(is_update[:, None], new_memory, memory)
         return h, NRNMState(h, c, memory, blocks, counters).join()
 
-    def public_states(self, states):
+    def public_states(self, states: Sequence[Tensor]) -> list[Tensor]:
         """The states that `keras.layers.LSTM` would return: `[h, c]`.
 
         Args:
@@ -805,13 +816,14 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         state = NRNMState.split(states)
         return [state.h, state.c] if self.backbone == "lstm" else [state.h]
 
-    def get_initial_state(self, batch_size=None):
+    def get_initial_state(self, batch_size: int | Tensor | None = None
+                          ) -> list[Tensor]:
         return [
             ops.zeros((batch_size, size), dtype=self.compute_dtype)
             for size in self.state_size
         ]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = {
             "units": self.units,
             "block_size": self.block_size,
@@ -871,7 +883,7 @@ class NRNMCell(keras.layers.Layer, DropoutRNNCell):
         return {**super().get_config(), **config}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> "NRNMCell":
         return cls(**with_legacy_defaults(config))
 
 

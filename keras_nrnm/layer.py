@@ -2,6 +2,8 @@
 
 import contextlib
 import inspect
+import typing
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import keras
@@ -10,7 +12,11 @@ from keras import ops
 from keras_nrnm import _keras_internals
 from keras_nrnm import fast_path
 from keras_nrnm import validation
-from keras_nrnm.cell import NRNMCell, with_legacy_defaults
+from keras_nrnm._typing import (
+    Activation, Constraint, Initializer, Regularizer, Shape, ShapeLike,
+    Strides, Tensor)
+from keras_nrnm.cell import (KERAS_OBJECT_READERS, NRNMCell,
+                             with_legacy_defaults)
 from keras_nrnm.state import NRNMState
 
 # Arguments of NRNMCell that NRNM passes through, in NRNMCell's order: read
@@ -228,49 +234,49 @@ class NRNM(CallRecording, keras.layers.RNN):
 
     def __init__(
         self,
-        units,
-        block_size=8,
-        stride=4,
-        strides=None,
-        window=4,
-        num_heads=None,
-        attention=True,
-        attention_output_projection=True,
-        backbone="lstm",
-        reset_after=True,
-        backward_states=False,
-        memory_dropout=0.0,
-        zoneout=0.0,
-        memory_gates="tied",
-        layer_norm_epsilon=1e-5,
-        fusion_activation="relu",
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        memory_projection_initializer="zeros",
-        unit_forget_bias=True,
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        zero_output_for_mask=False,
-        use_cudnn="auto",
-        **kwargs,
-    ):
+        units: int,
+        block_size: int = 8,
+        stride: int = 4,
+        strides: Strides | None = None,
+        window: int = 4,
+        num_heads: int | None = None,
+        attention: bool = True,
+        attention_output_projection: bool = True,
+        backbone: str = "lstm",
+        reset_after: bool = True,
+        backward_states: bool = False,
+        memory_dropout: float = 0.0,
+        zoneout: float = 0.0,
+        memory_gates: str = "tied",
+        layer_norm_epsilon: float = 1e-5,
+        fusion_activation: Activation = "relu",
+        activation: Activation = "tanh",
+        recurrent_activation: Activation = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Initializer = "glorot_uniform",
+        recurrent_initializer: Initializer = "orthogonal",
+        bias_initializer: Initializer = "zeros",
+        memory_projection_initializer: Initializer = "zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer: Regularizer = None,
+        recurrent_regularizer: Regularizer = None,
+        bias_regularizer: Regularizer = None,
+        activity_regularizer: Regularizer = None,
+        kernel_constraint: Constraint = None,
+        recurrent_constraint: Constraint = None,
+        bias_constraint: Constraint = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool | str = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        zero_output_for_mask: bool = False,
+        use_cudnn: str | bool = "auto",
+        **kwargs: Any,
+    ) -> None:
         cell_kwargs = {name: value for name, value in locals().items()
                        if name in CELL_ARGS}
         use_cudnn = validation.use_cudnn(use_cudnn)
@@ -325,7 +331,10 @@ class NRNM(CallRecording, keras.layers.RNN):
         fresh = NRNMState.split(self.cell.get_initial_state(batch_size))
         return fresh._replace(**dict(zip(("h", "c"), initial_state))).join()
 
-    def build(self, sequences_shape, initial_state_shape=None):
+    def build(
+            self, sequences_shape: ShapeLike,
+            initial_state_shape: ShapeLike | Sequence[ShapeLike] | None = None
+    ) -> None:
         super().build(sequences_shape, initial_state_shape)
         if self.stateful:
             # Without this, PyTorch under mixed precision never carries the
@@ -338,8 +347,10 @@ class NRNM(CallRecording, keras.layers.RNN):
             ndim=3, axes={-1: sequences_shape[-1]}
         )
 
-    def inner_loop(self, sequences, initial_state, mask, training=False,
-                   counters_at_zero=False):
+    def inner_loop(self, sequences: Tensor, initial_state: Sequence[Tensor],
+                   mask: "Tensor | MaskAndStart | Sequence[Tensor] | None",
+                   training: bool = False, counters_at_zero: bool = False
+                   ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """The windowed fast path (`keras_nrnm/fast_path.py`); the cell path
         of `keras.layers.RNN` only with `unroll=True`. Both give the same
         values. `counters_at_zero`: every sample starts at window phase 0
@@ -357,7 +368,10 @@ class NRNM(CallRecording, keras.layers.RNN):
             self, sequences, list(initial_state), mask=mask, training=training,
             counters_at_zero=counters_at_zero)
 
-    def call(self, sequences, initial_state=None, mask=None, training=False):
+    def call(self, sequences: Tensor,
+             initial_state: Tensor | Sequence[Tensor] | None = None,
+             mask: Tensor | None = None, training: bool = False
+             ) -> Tensor | tuple[Tensor, ...]:
         self._record_call(sequences, mask)
         dtype = keras.backend.standardize_dtype(sequences.dtype)
         if not keras.backend.is_float_dtype(dtype):
@@ -382,8 +396,11 @@ class NRNM(CallRecording, keras.layers.RNN):
             return tuple(self._returned(result))  # as LSTM
         return result
 
-    def compute_output_spec(self, sequences, initial_state=None, mask=None,
-                            training=False):
+    def compute_output_spec(
+            self, sequences: Tensor,
+            initial_state: Tensor | Sequence[Tensor] | None = None,
+            mask: Tensor | None = None, training: bool = False
+    ) -> Tensor | tuple[Tensor, ...]:
         # Symbolic calls (building a functional model) check the mask too.
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -406,7 +423,10 @@ class NRNM(CallRecording, keras.layers.RNN):
             return [output, *states]
         return [output, *self.cell.public_states(states)]
 
-    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+    def compute_output_shape(
+            self, sequences_shape: ShapeLike,
+            initial_state_shape: ShapeLike | Sequence[ShapeLike] | None = None
+    ) -> Shape | tuple[Shape, ...]:
         shapes = super().compute_output_shape(sequences_shape)
         if self.return_state:
             # A tuple, as LSTM returns: `keras.layers.Bidirectional` adds the
@@ -414,13 +434,14 @@ class NRNM(CallRecording, keras.layers.RNN):
             return tuple(self._returned(shapes))
         return shapes
 
-    def compute_mask(self, _, mask):
+    def compute_mask(self, _: Tensor, mask: Tensor | None
+                     ) -> Tensor | list[Tensor | None] | None:
         output_mask = super().compute_mask(_, mask)
         if self.return_state:
             return self._returned(output_mask)
         return output_mask
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = {name: value for name, value in self.cell.get_config().items()
                   if name in CELL_ARGS}
         config["units"] = self.cell.units
@@ -429,7 +450,7 @@ class NRNM(CallRecording, keras.layers.RNN):
         return {**base_config, **config}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> "NRNM":
         return cls(**with_legacy_defaults(config))
 
 
@@ -473,9 +494,30 @@ def checked_mask(sequences, mask, layer_name):
     return sequences, mask
 
 
-def _cell_property(name):
+# The type of each `NRNMCell` attribute that `NRNM` reads through: that of
+# the cell's argument of the same name, or what the cell makes of it
+# (`num_heads` resolved, `strides` a tuple, the Keras objects as their
+# readers return them).
+CELL_ATTRIBUTE_TYPES = {
+    **{name: kind for name, kind in typing.get_type_hints(
+        NRNMCell.__init__).items() if name in ("units",) + CELL_ARGS},
+    "num_slots": int,
+    "num_heads": int,
+    "strides": tuple[int, ...] | None,
+    **{name: (Callable[..., Any] if read is keras.activations.get
+              else Callable[..., Any] | None)
+       for name, read in KERAS_OBJECT_READERS.items()},
+}
+
+
+def _cell_property(name: str) -> property:
+    def read_through(self: NRNM) -> Any:
+        return getattr(self.cell, name)
+
+    # The property's type, for `typing.get_type_hints` (and the API docs).
+    read_through.__annotations__["return"] = CELL_ATTRIBUTE_TYPES[name]
     return property(
-        lambda self: getattr(self.cell, name),
+        read_through,
         doc=f"`{name}` of the layer's `NRNMCell`.",
     )
 

@@ -9,6 +9,8 @@ path (`fast_path.py`) calls it once per window.
 """
 
 import functools
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -16,6 +18,8 @@ from keras import ops
 
 from keras_nrnm import validation
 from keras_nrnm._keras_internals import attention_projections
+from keras_nrnm._typing import (
+    Activation, Initializer, Regularizer, Shape, ShapeLike, Strides, Tensor)
 from keras_nrnm.products import dense_over_last_axis, last_axis_product
 from keras_nrnm.schedule import Schedule
 
@@ -74,11 +78,14 @@ class NonLocalBlock(keras.layers.Layer):
         attention).
     """
 
-    def __init__(self, units, num_slots, num_units, num_heads=4,
-                 attention=True, output_projection=True, layer_norm_epsilon=1e-5,
-                 kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, **kwargs):
+    def __init__(self, units: int, num_slots: int, num_units: int,
+                 num_heads: int = 4, attention: bool = True,
+                 output_projection: bool = True,
+                 layer_norm_epsilon: float = 1e-5,
+                 kernel_initializer: Initializer = "glorot_uniform",
+                 bias_initializer: Initializer = "zeros",
+                 kernel_regularizer: Regularizer = None,
+                 bias_regularizer: Regularizer = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = validation.positive_int("units", units)
         self.layer_norm_epsilon = validation.positive_float(
@@ -94,8 +101,9 @@ class NonLocalBlock(keras.layers.Layer):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
 
-    def build(self, hidden_units_shape=None, source_shape=None,
-              unit_mask_shape=None):
+    def build(self, hidden_units_shape: ShapeLike | None = None,
+              source_shape: ShapeLike | None = None,
+              unit_mask_shape: ShapeLike | None = None) -> None:
         d, n = self.units, self.num_slots
         if self.use_attention and self.output_projection:
             # Eq. 5's W^q, W^k, W^v and an output projection W^o.
@@ -128,14 +136,17 @@ class NonLocalBlock(keras.layers.Layer):
         self.output_norm.build((None, n, d))
         self.built = True
 
-    def projections(self):
+    def projections(
+            self
+    ) -> tuple[keras.layers.Layer, keras.layers.Layer, keras.layers.Layer,
+               keras.layers.Layer | None]:
         """Eq. 5's dense maps `(W^q, W^k, W^v, W^o)`, `W^o` `None` without
         the output projection."""
         if self.output_projection:
             return attention_projections(self.attention)
         return self.query_dense, self.key_dense, self.value_dense, None
 
-    def key_value_map(self):
+    def key_value_map(self) -> tuple[Tensor, Tensor]:
         """Eq. 5's `W^k` and `W^v` side by side, `(kernel, bias)` with kernel
         `(units, 2 * units)`: a unit's key and value in one product
         (`keys_and_values`). The fast path projects each input unit once,
@@ -148,14 +159,18 @@ class NonLocalBlock(keras.layers.Layer):
         return kernel, ops.concatenate([ops.reshape(key_dense.bias, (-1,)),
                                         ops.reshape(value_dense.bias, (-1,))])
 
-    def attend(self, hidden_units, source, unit_mask, projected=None):
+    def attend(self, hidden_units: Tensor, source: Tensor, unit_mask: Tensor,
+               projected: Sequence[Tensor] | None = None
+               ) -> tuple[Tensor, Tensor]:
         """Eq. 5: multi-head scaled dot-product attention from the slots to
         the source units; returns the attention's output and its weights
         `W_att` `(batch, heads, num_slots, num_units)` (Figs. 8, 10)."""
         return multi_head_attention(self.projections(), self.num_heads,
                                     hidden_units, source, unit_mask, projected)
 
-    def call(self, hidden_units, source, unit_mask, projected=None):
+    def call(self, hidden_units: Tensor, source: Tensor, unit_mask: Tensor,
+             projected: Sequence[Tensor] | None = None
+             ) -> tuple[Tensor, Tensor | None]:
         scores = None
         if self.use_attention:
             attended, scores = self.attend(hidden_units, source, unit_mask,
@@ -173,7 +188,7 @@ class NonLocalBlock(keras.layers.Layer):
             slots + dense_over_last_axis(self.fc, slots))  # M~_t
         return embedding, scores
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
             units=self.units, num_slots=self.num_slots,
@@ -399,13 +414,17 @@ class NonLocalMemory(keras.layers.Layer):
         `(batch, num_slots, units)`, the new memory state `M_t`.
     """
 
-    def __init__(self, units, block_size, strides=(4,), num_heads=4,
-                 attention=True, attention_output_projection=True,
-                 backward_states=False, unit_forget_bias=True,
-                 gates="tied", layer_norm_epsilon=1e-5,
-                 fusion_activation="relu", kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+    def __init__(self, units: int, block_size: int,
+                 strides: Strides = (4,), num_heads: int = 4,
+                 attention: bool = True,
+                 attention_output_projection: bool = True,
+                 backward_states: bool = False, unit_forget_bias: bool = True,
+                 gates: str = "tied", layer_norm_epsilon: float = 1e-5,
+                 fusion_activation: Activation = "relu",
+                 kernel_initializer: Initializer = "glorot_uniform",
+                 bias_initializer: Initializer = "zeros",
+                 kernel_regularizer: Regularizer = None,
+                 bias_regularizer: Regularizer = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = validation.positive_int("units", units)
         # The block's layout only: the memory knows nothing about time.
@@ -433,17 +452,18 @@ class NonLocalMemory(keras.layers.Layer):
         self.num_slots = self.schedule.num_slots
 
     # Which block positions each stride reads (see `schedule`) ---------------
-    def slot_positions(self, stride):
+    def slot_positions(self, stride: int) -> list[int]:
         """Block positions (0 = oldest) of the hidden states sampled with
         `stride`: steps `t, t-s, ..., t-(l-1)s`, oldest first."""
         return self.schedule.slot_positions(stride)
 
-    def input_positions(self, stride):
+    def input_positions(self, stride: int) -> list[int]:
         """Block positions of the inputs of that stride's block, the last
         `stride * num_slots` steps."""
         return self.schedule.input_positions(stride)
 
-    def build(self, hidden_block_shape=None, *args, **kwargs):
+    def build(self, hidden_block_shape: ShapeLike | None = None, *args: Any,
+              **kwargs: Any) -> None:
         d, n = self.units, self.num_slots
         hidden_units = 2 * n if self.backward_states else n
         self.blocks = [
@@ -500,22 +520,29 @@ class NonLocalMemory(keras.layers.Layer):
         self.built = True
 
     # Eq. 5-7 -----------------------------------------------------------------
-    def input_key_value_maps(self):
+    def input_key_value_maps(self) -> list[tuple[Tensor, Tensor]] | None:
         """Per stride, `NonLocalBlock.key_value_map`: the keys and values
         of an input unit; `None` without attention (no keys)."""
         if not self.attention:
             return None
         return [block.key_value_map() for block in self.blocks]
 
-    def input_keys_values(self, input_units, maps=None):
+    def input_keys_values(
+            self, input_units: Tensor,
+            maps: Sequence[tuple[Tensor, Tensor]] | None = None
+    ) -> list[Tensor]:
         """Per stride, `keys_and_values` of input units `(..., units)`
         under `input_key_value_maps()` (or `maps`, the same built once by
         the caller): `(..., 2 * units)` each."""
         return [keys_and_values(input_units, key_value_map)
-                for key_value_map in maps or self.input_key_value_maps()]
+                for key_value_map in (maps or  # type: ignore[union-attr]
+                                      self.input_key_value_maps())]
 
-    def scale_embeddings(self, hidden_block, input_block, real,
-                         backward_block=None, input_keys_values=None):
+    def scale_embeddings(
+            self, hidden_block: Tensor, input_block: Tensor, real: Tensor,
+            backward_block: Tensor | None = None,
+            input_keys_values: Sequence[Tensor] | None = None
+    ) -> tuple[list[Tensor], list[Tensor | None]]:
         """Eq. 5-6 once per stride: lists of `M~^s` and of `W_att`. The
         source units are the sampled hidden states, [the backward ones,]
         then the inputs of that stride's block, whose keys and values are
@@ -551,7 +578,7 @@ class NonLocalMemory(keras.layers.Layer):
             scores.append(score)
         return embeddings, scores
 
-    def fuse(self, embeddings):
+    def fuse(self, embeddings: Sequence[Tensor]) -> Tensor:
         """Eq. 7: self-attention across the scales' slots, concatenation per
         slot, and the FC layer `fusion` (with `fusion_activation`) back to
         `units`."""
@@ -568,7 +595,8 @@ class NonLocalMemory(keras.layers.Layer):
         return dense_over_last_axis(self.fusion, per_slot)
 
     # Eq. 9 -------------------------------------------------------------------
-    def gates(self, input_block, memory, real):
+    def gates(self, input_block: Tensor, memory: Tensor, real: Tensor
+              ) -> tuple[Tensor, Tensor]:
         """Eq. 9: memory input and forget gates `(G_i, G_f)`,
         `sigmoid(A_x x^ B_x + A_m M B_m + b)` with `A = [A_x, A_m]` the
         unit mixing and `B_x`, `B_m` the channel maps (`B_x = B_m` when
@@ -600,9 +628,11 @@ class NonLocalMemory(keras.layers.Layer):
         return input_gate, forget_gate
 
     # Eq. 8 -------------------------------------------------------------------
-    def call(self, hidden_block, input_block, memory, real,
-             backward_block=None, input_keys_values=None,
-             return_attention_scores=False):
+    def call(self, hidden_block: Tensor, input_block: Tensor, memory: Tensor,
+             real: Tensor, backward_block: Tensor | None = None,
+             input_keys_values: Sequence[Tensor] | None = None,
+             return_attention_scores: bool = False
+             ) -> Tensor | tuple[Tensor, list[Tensor | None]]:
         if self.backward_states and backward_block is None:
             raise ValueError(
                 "This NonLocalMemory was made with backward_states=True: "
@@ -616,10 +646,11 @@ class NonLocalMemory(keras.layers.Layer):
             return new_memory, scores
         return new_memory
 
-    def compute_output_shape(self, hidden_block_shape, *args, **kwargs):
+    def compute_output_shape(self, hidden_block_shape: ShapeLike, *args: Any,
+                             **kwargs: Any) -> Shape:
         return (hidden_block_shape[0], self.num_slots, self.units)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
             units=self.units, block_size=self.block_size,
@@ -635,7 +666,7 @@ class NonLocalMemory(keras.layers.Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> "NonLocalMemory":
         # Configs saved before `gates` existed describe the tied layout;
         # those saved before `fusion_activation`, a linear Eq. 7 fusion.
         return cls(**{"gates": "tied", "fusion_activation": None, **config})

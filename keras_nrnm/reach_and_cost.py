@@ -9,8 +9,10 @@ benchmarks page quote it.
 """
 
 import dataclasses
+from typing import Any
 
 from keras_nrnm import validation
+from keras_nrnm._typing import Strides
 from keras_nrnm.memory import GATE_LAYOUTS
 from keras_nrnm.schedule import Schedule
 
@@ -62,29 +64,29 @@ class Reach:
     slot_offsets: tuple
     lookback: int
     blocks_per_step: tuple
-    steps: int = None
-    update_steps: tuple = None
-    chain_steps: int = None
-    units: int = None
-    input_dim: int = None
+    steps: int | None = None
+    update_steps: tuple | None = None
+    chain_steps: int | None = None
+    units: int | None = None
+    input_dim: int | None = None
     memory_gates: str = "tied"
     attention_output_projection: bool = True
-    params: int = None
-    lstm_params: int = None
-    multiply_adds: float = None
-    lstm_multiply_adds: int = None
+    params: int | None = None
+    lstm_params: int | None = None
+    multiply_adds: float | None = None
+    lstm_multiply_adds: int | None = None
 
     @property
-    def extra_params(self):
+    def extra_params(self) -> int | None:
         """Weights beyond the same-width LSTM's (`None` without costs)."""
-        if self.params is None:
+        if self.params is None or self.lstm_params is None:
             return None
         return self.params - self.lstm_params
 
     @property
-    def multiply_add_ratio(self):
+    def multiply_add_ratio(self) -> float | None:
         """NRNM's multiply-adds per step over the LSTM's."""
-        if self.multiply_adds is None:
+        if self.multiply_adds is None or not self.lstm_multiply_adds:
             return None
         return self.multiply_adds / self.lstm_multiply_adds
 
@@ -130,9 +132,11 @@ class Reach:
         return "\n".join(lines)
 
 
-def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
-          steps=None, units=None, input_dim=None, memory_gates="tied",
-          attention_output_projection=True):
+def reach(*, block_size: int = 8, window: int = 4, stride: int = 4,
+          strides: Strides | None = None, num_heads: int = 4,
+          steps: int | None = None, units: int | None = None,
+          input_dim: int | None = None, memory_gates: str = "tied",
+          attention_output_projection: bool = True) -> Reach:
     """How far back NRNM's memory sees, and what it costs over an LSTM.
 
     The arguments are those of `keras_nrnm.NRNM` (same defaults), plus the
@@ -185,7 +189,7 @@ def reach(*, block_size=8, window=4, stride=4, strides=None, num_heads=4,
     positions = schedule.slot_positions(max(scales))
     slot_offsets = tuple(p - (block_size - 1) for p in positions)
 
-    fields = {}
+    fields: dict[str, Any] = {}
     if steps is not None:
         steps = validation.positive_int("steps", steps)
         updates = tuple(schedule.update_steps(steps))

@@ -9,7 +9,7 @@ import typing
 import pytest
 
 # Modules whose public names (`__all__`) must be fully annotated.
-ANNOTATED_MODULES = ["keras_nrnm.datasets"]
+ANNOTATED_MODULES = ["keras_nrnm", "keras_nrnm.datasets"]
 
 UNCHECKED_KINDS = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
