@@ -349,7 +349,22 @@ def run_windows(cell: NRNMCell, carry, timeline, constants, zoneout_keep):
                                  dtype)
     if keras.backend.backend() == "jax":
         body = _saving_only_products(body)
+    if keras.backend.backend() == "tensorflow":
+        with _weights_read_once(cell):
+            return _scan(body, carry, xs)
     return _scan(body, carry, xs)
+
+
+def _weights_read_once(cell):
+    """A scope in which the cell's weights are tensors read before the
+    loop: TensorFlow would otherwise read every weight from its variable at
+    every window (a `ReadVariableOp` each, and in the gradient an
+    accumulator per weight). `keras.StatelessScope` maps each variable to
+    its value (`ops.copy`: a tensor; `convert_to_tensor` would give
+    TensorFlow's variable back); the weights are not assigned inside the
+    loop."""
+    return keras.StatelessScope(
+        state_mapping=[(w, ops.copy(w)) for w in cell.weights])
 
 
 class WindowInputs(NamedTuple):
@@ -492,10 +507,9 @@ def final_state(cell: NRNMCell, state0, blocks0, timeline, carry, outputs,
             (-1, k * d))
 
     blocks = Blocks(*map(last_steps, blocks0, last_entries))
-    counters = join_counters(
-        *schedule.counters_after(timeline.phase, timeline.steps_seen,
-                                 lengths),
-        state0.counters.dtype)
+    phase, steps_seen = schedule.counters_after(
+        timeline.phase, timeline.steps_seen, lengths)
+    counters = join_counters(phase, steps_seen, state0.counters.dtype)
     return NRNMState(carry.h, carry.c, carry.memory, blocks,
                      counters).join()
 

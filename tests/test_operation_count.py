@@ -103,3 +103,31 @@ def test_nrnm_window_runs_more_operations_per_step_than_the_lstm():
     lstm = operation_count.total(_lstm_step())
     assert lstm > 0
     assert nrnm > window * lstm
+
+
+@_only_on("tensorflow")
+@pytest.mark.parametrize("training", [False, True])
+def test_nrnm_window_reads_no_weight(training):
+    # The weights are read once before the loop (`fast_path`'s
+    # `_weights_read_once`), not at every window as the LSTM's are.
+    counts = operation_count.loop_operations(
+        NRNM(8, block_size=4, stride=2, window=4, num_heads=2), (2, 8, 3),
+        training=training)
+    assert counts["ReadVariableOp"] == 0
+    assert _lstm_step(training)["ReadVariableOp"] > 0  # reads are seen
+
+
+@_only_on("tensorflow")
+def test_nrnm_window_reads_no_shape_when_the_batch_is_unknown():
+    # A model traced without a batch size (the last, smaller batch of
+    # `fit`, an exported model) reshapes with -1 for the batch
+    # (`products.leading_shape`), not with the tensor's dynamic shape.
+    import tensorflow as tf
+
+    layer = NRNM(8, block_size=4, stride=2, window=4, num_heads=2)
+    function = tf.function(lambda x: layer(x))
+    graph = function.get_concrete_function(
+        tf.TensorSpec((None, 8, 3), "float32")).graph
+    [counts] = operation_count.tf_loop_counts(graph)
+    assert counts["Shape"] == 0
+    assert counts["Reshape"] > 0
